@@ -1,0 +1,313 @@
+"""``RESOURCE_TYPES``: every resource type Vigil records, in one explicit table.
+
+Each entry names the AWS Config type string, the boto3 service, the collector
+(``collect(fx, region, ids) -> Batch``), whether the type is regional or global (IAM: recorded once
+with ``awsRegion: "global"``), the CloudTrail events that change it with the JMESPath(s) to the
+resource ids (or names/ARNs) inside each record, and volatile paths (usage timestamps that refresh
+the current CI instead of growing its history).
+
+To add a type: write its collector in ``<service>.py`` and add one entry here. The meta-test
+records every entry from moto and checks the CI's shape, so a type without a test fails.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+from vigil.aws.resources import account, cloudtrail, ec2, iam, kms, s3
+from vigil.aws.resources.base import Batch, Fetch
+
+Collector = Callable[[Fetch, str, frozenset[str] | None], Batch]
+
+
+@dataclass(frozen=True)
+class ChangeEvent:
+    """CloudTrail events (one source, several names) that change resources of a type.
+
+    ``paths`` are JMESPath expressions into the record; each yields an id, name or ARN, or a list of
+    them. ``prefix`` keeps only values that start with it (EC2's shared events such as CreateTags
+    name resources of every type)."""
+
+    source: str
+    names: tuple[str, ...]
+    paths: tuple[str, ...]
+    prefix: str = ""
+
+
+@dataclass(frozen=True)
+class ResourceType:
+    name: str
+    service: str
+    collect: Collector
+    scope: Literal["regional", "global"]
+    events: tuple[ChangeEvent, ...]
+    volatile: tuple[str, ...] = ()
+
+    @property
+    def short(self) -> str:
+        return self.name.split("::")[-1]
+
+
+def _ec2(names: tuple[str, ...], paths: tuple[str, ...], prefix: str) -> tuple[ChangeEvent, ...]:
+    """EC2 events for one type, plus the tag events shared by every EC2 type."""
+    tags = ChangeEvent(
+        "ec2.amazonaws.com", ("CreateTags", "DeleteTags"), ("requestParameters.resourcesSet.items[].resourceId",), prefix
+    )
+    return (ChangeEvent("ec2.amazonaws.com", names, paths, prefix), tags)
+
+
+_IAM = "iam.amazonaws.com"
+
+RESOURCE_TYPES: dict[str, ResourceType] = {
+    t.name: t
+    for t in (
+        ResourceType(
+            account.ACCOUNT,
+            "iam",
+            account.collect_account,
+            "regional",
+            (
+                ChangeEvent(
+                    _IAM,
+                    ("UpdateAccountPasswordPolicy", "DeleteAccountPasswordPolicy", "CreateAccessKey",
+                     "DeleteAccessKey", "EnableMFADevice", "DeactivateMFADevice", "CreateUser", "DeleteUser"),
+                    ("recipientAccountId",),
+                ),
+                ChangeEvent(
+                    "ec2.amazonaws.com",
+                    ("EnableEbsEncryptionByDefault", "DisableEbsEncryptionByDefault", "ModifyEbsDefaultKmsKeyId",
+                     "ResetEbsDefaultKmsKeyId"),
+                    ("recipientAccountId",),
+                ),
+            ),
+            account.VOLATILE,
+        ),
+        ResourceType(
+            iam.USER,
+            "iam",
+            iam.collect_users,
+            "global",
+            (
+                ChangeEvent(
+                    _IAM,
+                    ("CreateUser", "DeleteUser", "UpdateUser", "TagUser", "UntagUser", "AttachUserPolicy",
+                     "DetachUserPolicy", "PutUserPolicy", "DeleteUserPolicy", "AddUserToGroup",
+                     "RemoveUserFromGroup", "CreateLoginProfile", "UpdateLoginProfile", "DeleteLoginProfile",
+                     "CreateAccessKey", "UpdateAccessKey", "DeleteAccessKey", "EnableMFADevice",
+                     "DeactivateMFADevice", "PutUserPermissionsBoundary", "DeleteUserPermissionsBoundary"),
+                    ("requestParameters.userName", "responseElements.user.userId"),
+                ),
+            ),
+            iam.USER_VOLATILE,
+        ),
+        ResourceType(
+            iam.ROLE,
+            "iam",
+            iam.collect_roles,
+            "global",
+            (
+                ChangeEvent(
+                    _IAM,
+                    ("CreateRole", "DeleteRole", "UpdateRole", "UpdateRoleDescription", "UpdateAssumeRolePolicy",
+                     "TagRole", "UntagRole", "AttachRolePolicy", "DetachRolePolicy", "PutRolePolicy",
+                     "DeleteRolePolicy", "PutRolePermissionsBoundary", "DeleteRolePermissionsBoundary"),
+                    ("requestParameters.roleName", "responseElements.role.roleId"),
+                ),
+            ),
+            iam.ROLE_VOLATILE,
+        ),
+        ResourceType(
+            iam.POLICY,
+            "iam",
+            iam.collect_policies,
+            "global",
+            (
+                ChangeEvent(
+                    _IAM,
+                    ("CreatePolicy", "DeletePolicy", "CreatePolicyVersion", "DeletePolicyVersion",
+                     "SetDefaultPolicyVersion", "TagPolicy", "UntagPolicy", "AttachUserPolicy", "DetachUserPolicy",
+                     "AttachRolePolicy", "DetachRolePolicy", "AttachGroupPolicy", "DetachGroupPolicy"),
+                    ("requestParameters.policyArn", "responseElements.policy.policyId"),
+                ),
+            ),
+        ),
+        ResourceType(
+            ec2.INSTANCE,
+            "ec2",
+            ec2.collector(ec2.KINDS[ec2.INSTANCE]),
+            "regional",
+            _ec2(
+                ("RunInstances", "TerminateInstances", "StartInstances", "StopInstances", "ModifyInstanceAttribute",
+                 "ModifyInstanceMetadataOptions", "AssociateIamInstanceProfile", "DisassociateIamInstanceProfile",
+                 "ReplaceIamInstanceProfileAssociation", "AttachVolume", "DetachVolume", "MonitorInstances",
+                 "UnmonitorInstances"),
+                ("requestParameters.instancesSet.items[].instanceId",
+                 "responseElements.instancesSet.items[].instanceId",
+                 "requestParameters.instanceId",
+                 "requestParameters.ModifyInstanceMetadataOptionsRequest.InstanceId",
+                 "requestParameters.AssociateIamInstanceProfileRequest.InstanceId"),
+                "i-",
+            ),
+        ),
+        ResourceType(
+            ec2.VOLUME,
+            "ec2",
+            ec2.collector(ec2.KINDS[ec2.VOLUME]),
+            "regional",
+            _ec2(
+                ("CreateVolume", "DeleteVolume", "AttachVolume", "DetachVolume", "ModifyVolume",
+                 "ModifyVolumeAttribute"),
+                ("requestParameters.volumeId", "responseElements.volumeId",
+                 "requestParameters.ModifyVolumeRequest.VolumeId"),
+                "vol-",
+            ),
+        ),
+        ResourceType(
+            ec2.SECURITY_GROUP,
+            "ec2",
+            ec2.collector(ec2.KINDS[ec2.SECURITY_GROUP]),
+            "regional",
+            _ec2(
+                ("CreateSecurityGroup", "DeleteSecurityGroup", "AuthorizeSecurityGroupIngress",
+                 "AuthorizeSecurityGroupEgress", "RevokeSecurityGroupIngress", "RevokeSecurityGroupEgress",
+                 "ModifySecurityGroupRules", "UpdateSecurityGroupRuleDescriptionsIngress",
+                 "UpdateSecurityGroupRuleDescriptionsEgress", "RunInstances", "ModifyNetworkInterfaceAttribute"),
+                ("requestParameters.groupId", "responseElements.groupId",
+                 "requestParameters.ModifySecurityGroupRulesRequest.GroupId",
+                 "requestParameters.groupSet.items[].groupId",
+                 "responseElements.instancesSet.items[].groupSet.items[].groupId"),
+                "sg-",
+            ),
+        ),
+        ResourceType(
+            ec2.NETWORK_INTERFACE,
+            "ec2",
+            ec2.collector(ec2.KINDS[ec2.NETWORK_INTERFACE]),
+            "regional",
+            _ec2(
+                ("CreateNetworkInterface", "DeleteNetworkInterface", "AttachNetworkInterface",
+                 "ModifyNetworkInterfaceAttribute", "RunInstances"),
+                ("requestParameters.networkInterfaceId",
+                 "responseElements.networkInterface.networkInterfaceId",
+                 "responseElements.instancesSet.items[].networkInterfaceSet.items[].networkInterfaceId"),
+                "eni-",
+            ),
+        ),
+        ResourceType(
+            ec2.VPC,
+            "ec2",
+            ec2.collector(ec2.KINDS[ec2.VPC]),
+            "regional",
+            _ec2(
+                ("CreateVpc", "DeleteVpc", "ModifyVpcAttribute", "AssociateVpcCidrBlock",
+                 "DisassociateVpcCidrBlock", "AttachInternetGateway", "DetachInternetGateway", "CreateSubnet",
+                 "CreateSecurityGroup", "CreateRouteTable", "CreateNetworkAcl"),
+                ("requestParameters.vpcId", "responseElements.vpc.vpcId"),
+                "vpc-",
+            ),
+        ),
+        ResourceType(
+            ec2.SUBNET,
+            "ec2",
+            ec2.collector(ec2.KINDS[ec2.SUBNET]),
+            "regional",
+            _ec2(
+                ("CreateSubnet", "DeleteSubnet", "ModifySubnetAttribute", "AssociateRouteTable",
+                 "AssociateSubnetCidrBlock", "DisassociateSubnetCidrBlock"),
+                ("requestParameters.subnetId", "responseElements.subnet.subnetId"),
+                "subnet-",
+            ),
+        ),
+        ResourceType(
+            ec2.INTERNET_GATEWAY,
+            "ec2",
+            ec2.collector(ec2.KINDS[ec2.INTERNET_GATEWAY]),
+            "regional",
+            _ec2(
+                ("CreateInternetGateway", "DeleteInternetGateway", "AttachInternetGateway", "DetachInternetGateway"),
+                ("requestParameters.internetGatewayId", "responseElements.internetGateway.internetGatewayId"),
+                "igw-",
+            ),
+        ),
+        ResourceType(
+            ec2.ROUTE_TABLE,
+            "ec2",
+            ec2.collector(ec2.KINDS[ec2.ROUTE_TABLE]),
+            "regional",
+            _ec2(
+                ("CreateRouteTable", "DeleteRouteTable", "CreateRoute", "ReplaceRoute", "DeleteRoute",
+                 "AssociateRouteTable", "ReplaceRouteTableAssociation"),
+                ("requestParameters.routeTableId", "responseElements.routeTable.routeTableId"),
+                "rtb-",
+            ),
+        ),
+        ResourceType(
+            ec2.NETWORK_ACL,
+            "ec2",
+            ec2.collector(ec2.KINDS[ec2.NETWORK_ACL]),
+            "regional",
+            _ec2(
+                ("CreateNetworkAcl", "DeleteNetworkAcl", "CreateNetworkAclEntry", "ReplaceNetworkAclEntry",
+                 "DeleteNetworkAclEntry", "ReplaceNetworkAclAssociation"),
+                ("requestParameters.networkAclId", "responseElements.networkAcl.networkAclId"),
+                "acl-",
+            ),
+        ),
+        ResourceType(
+            s3.BUCKET,
+            "s3",
+            s3.collect_buckets,
+            "regional",
+            (
+                ChangeEvent(
+                    "s3.amazonaws.com",
+                    ("CreateBucket", "DeleteBucket", "PutBucketPolicy", "DeleteBucketPolicy", "PutBucketAcl",
+                     "PutBucketEncryption", "DeleteBucketEncryption", "PutBucketPublicAccessBlock",
+                     "DeleteBucketPublicAccessBlock", "PutBucketVersioning", "PutBucketLogging",
+                     "PutBucketOwnershipControls", "DeleteBucketOwnershipControls", "PutBucketTagging",
+                     "DeleteBucketTagging"),
+                    ("requestParameters.bucketName",),
+                ),
+            ),
+        ),
+        ResourceType(
+            kms.KEY,
+            "kms",
+            kms.collect_keys,
+            "regional",
+            (
+                ChangeEvent(
+                    "kms.amazonaws.com",
+                    ("CreateKey", "EnableKeyRotation", "DisableKeyRotation", "PutKeyPolicy", "ScheduleKeyDeletion",
+                     "CancelKeyDeletion", "EnableKey", "DisableKey", "TagResource", "UntagResource",
+                     "CreateAlias", "UpdateAlias", "DeleteAlias"),
+                    ("requestParameters.keyId", "responseElements.keyMetadata.keyId", "requestParameters.targetKeyId"),
+                ),
+            ),
+        ),
+        ResourceType(
+            cloudtrail.TRAIL,
+            "cloudtrail",
+            cloudtrail.collect_trails,
+            "regional",
+            (
+                ChangeEvent(
+                    "cloudtrail.amazonaws.com",
+                    ("CreateTrail", "UpdateTrail", "DeleteTrail", "StartLogging", "StopLogging",
+                     "PutEventSelectors", "PutInsightSelectors", "AddTags", "RemoveTags"),
+                    ("requestParameters.name", "requestParameters.trailName", "requestParameters.resourceId",
+                     "responseElements.trailARN"),
+                ),
+            ),
+            cloudtrail.VOLATILE,
+        ),
+    )
+}
+
+
+def selected_types(include: list[str] | tuple[str, ...] = (), exclude: list[str] | tuple[str, ...] = ()) -> list[ResourceType]:
+    """The table's entries to record: all, or ``include`` only, minus ``exclude`` (names already validated)."""
+    names = include or list(RESOURCE_TYPES)
+    return [RESOURCE_TYPES[n] for n in names if n not in set(exclude)]

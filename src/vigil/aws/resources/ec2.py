@@ -1,0 +1,283 @@
+"""EC2 and VPC networking: instances, volumes, security groups, network interfaces, VPCs, subnets,
+internet gateways, route tables and network ACLs.
+
+One describe call per kind per region (memoised), shared by every type that needs it for its
+relationships, which are named as AWS Config names them (spec §5.2).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from vigil.aws.resources.base import Batch, Fetch, make_ci, name_tag, rel, tag_map, to_config, wanted
+from vigil.model import Relationship
+
+INSTANCE = "AWS::EC2::Instance"
+VOLUME = "AWS::EC2::Volume"
+SECURITY_GROUP = "AWS::EC2::SecurityGroup"
+NETWORK_INTERFACE = "AWS::EC2::NetworkInterface"
+VPC = "AWS::EC2::VPC"
+SUBNET = "AWS::EC2::Subnet"
+INTERNET_GATEWAY = "AWS::EC2::InternetGateway"
+ROUTE_TABLE = "AWS::EC2::RouteTable"
+NETWORK_ACL = "AWS::EC2::NetworkAcl"
+
+
+# -- memoised describes ----------------------------------------------------------------------
+
+
+def instances(fx: Fetch, region: str) -> list[dict[str, Any]]:
+    return fx.list("ec2", region, "describe_instances", "Reservations[].Instances[]")
+
+
+def volumes(fx: Fetch, region: str) -> list[dict[str, Any]]:
+    return fx.list("ec2", region, "describe_volumes", "Volumes")
+
+
+def security_groups(fx: Fetch, region: str) -> list[dict[str, Any]]:
+    return fx.list("ec2", region, "describe_security_groups", "SecurityGroups")
+
+
+def network_interfaces(fx: Fetch, region: str) -> list[dict[str, Any]]:
+    return fx.list("ec2", region, "describe_network_interfaces", "NetworkInterfaces")
+
+
+def vpcs(fx: Fetch, region: str) -> list[dict[str, Any]]:
+    return fx.list("ec2", region, "describe_vpcs", "Vpcs")
+
+
+def subnets(fx: Fetch, region: str) -> list[dict[str, Any]]:
+    return fx.list("ec2", region, "describe_subnets", "Subnets")
+
+
+def internet_gateways(fx: Fetch, region: str) -> list[dict[str, Any]]:
+    return fx.list("ec2", region, "describe_internet_gateways", "InternetGateways")
+
+
+def route_tables(fx: Fetch, region: str) -> list[dict[str, Any]]:
+    return fx.list("ec2", region, "describe_route_tables", "RouteTables")
+
+
+def network_acls(fx: Fetch, region: str) -> list[dict[str, Any]]:
+    return fx.list("ec2", region, "describe_network_acls", "NetworkAcls")
+
+
+def _live_instances(fx: Fetch, region: str) -> list[dict[str, Any]]:
+    """Instances that still exist: terminated ones linger in describe output for an hour."""
+    return [i for i in instances(fx, region) if i.get("State", {}).get("Name") != "terminated"]
+
+
+# -- one generic collector over a table of specs ----------------------------------------------
+
+
+@dataclass(frozen=True)
+class Ec2Kind:
+    """How one EC2 resource type is listed, named and related."""
+
+    resource_type: str
+    items: Callable[[Fetch, str], list[dict[str, Any]]]
+    id_key: str
+    arn_path: str  # "instance/{id}"
+    relationships: Callable[[Fetch, str, dict[str, Any]], list[Relationship]]
+    name_key: str | None = None  # default: the Name tag
+    az_key: str | None = None
+    created_key: str | None = None
+    tags_key: str = "Tags"
+    configuration: Callable[[dict[str, Any]], dict[str, Any]] = to_config
+
+
+def collector(kind: Ec2Kind) -> Callable[[Fetch, str, frozenset[str] | None], Batch]:
+    """The ``collect(fx, region, ids)`` function for one kind."""
+
+    def collect(fx: Fetch, region: str, ids: frozenset[str] | None) -> Batch:
+        batch = Batch()
+        for item in kind.items(fx, region):
+            rid = item[kind.id_key]
+            name = item.get(kind.name_key) if kind.name_key else None
+            if not wanted(ids, rid, name):
+                continue
+            tags = tag_map(item.get(kind.tags_key))
+            batch.cis.append(
+                make_ci(
+                    fx,
+                    kind.resource_type,
+                    region,
+                    rid,
+                    name=name or name_tag(tags),
+                    arn=item.get("SubnetArn") or fx.arn("ec2", region, kind.arn_path.format(id=rid)),
+                    configuration=kind.configuration(item),
+                    tags=tags,
+                    relationships=kind.relationships(fx, region, item),
+                    availability_zone=_dig(item, kind.az_key),
+                    created=item.get(kind.created_key) if kind.created_key else None,
+                )
+            )
+        return batch
+
+    collect.__name__ = f"collect_{kind.resource_type.split('::')[-1].lower()}"
+    collect.__doc__ = f"Record every {kind.resource_type} in a region (or the given ids)."
+    return collect
+
+
+def _dig(item: dict[str, Any], path: str | None) -> Any:
+    value: Any = item if path else None
+    for part in (path or "").split(".") if path else ():
+        value = value.get(part) if isinstance(value, dict) else None
+    return value
+
+
+# -- relationships, per type -------------------------------------------------------------------
+
+
+def _in_vpc(item: dict[str, Any]) -> list[Relationship]:
+    return [rel(VPC, item["VpcId"], "Is contained in Vpc")] if item.get("VpcId") else []
+
+
+def _instance_rels(fx: Fetch, region: str, inst: dict[str, Any]) -> list[Relationship]:
+    rels = [rel(NETWORK_INTERFACE, e["NetworkInterfaceId"], "Contains NetworkInterface") for e in inst.get("NetworkInterfaces", [])]
+    rels += [rel(SECURITY_GROUP, g["GroupId"], "Is associated with SecurityGroup") for g in inst.get("SecurityGroups", [])]
+    rels += [
+        rel(VOLUME, bdm["Ebs"]["VolumeId"], "Is attached to Volume")
+        for bdm in inst.get("BlockDeviceMappings", [])
+        if bdm.get("Ebs", {}).get("VolumeId")
+    ]
+    if inst.get("SubnetId"):
+        rels.append(rel(SUBNET, inst["SubnetId"], "Is contained in Subnet"))
+    return rels + _in_vpc(inst)
+
+
+def _volume_rels(fx: Fetch, region: str, vol: dict[str, Any]) -> list[Relationship]:
+    return [rel(INSTANCE, a["InstanceId"], "Is attached to Instance") for a in vol.get("Attachments", []) if a.get("InstanceId")]
+
+
+def _group_rels(fx: Fetch, region: str, group: dict[str, Any]) -> list[Relationship]:
+    gid = group["GroupId"]
+    rels = _in_vpc(group)
+    rels += [
+        rel(NETWORK_INTERFACE, e["NetworkInterfaceId"], "Is associated with NetworkInterface")
+        for e in network_interfaces(fx, region)
+        if any(g["GroupId"] == gid for g in e.get("Groups", []))
+    ]
+    rels += [
+        rel(INSTANCE, i["InstanceId"], "Is associated with Instance")
+        for i in _live_instances(fx, region)
+        if any(g["GroupId"] == gid for g in i.get("SecurityGroups", []))
+    ]
+    return rels
+
+
+def _sg_configuration(group: dict[str, Any]) -> dict[str, Any]:
+    """AWS Config's SG form: ``ipv4Ranges: [{cidrIp}]`` plus the legacy ``ipRanges: ["cidr"]``."""
+    config = to_config(group)
+    for direction in ("ipPermissions", "ipPermissionsEgress"):
+        for perm in config.get(direction, []):
+            ranges = perm.get("ipRanges", [])
+            perm["ipv4Ranges"] = ranges
+            perm["ipRanges"] = [r["cidrIp"] for r in ranges if "cidrIp" in r]
+    return config
+
+
+def _eni_rels(fx: Fetch, region: str, eni: dict[str, Any]) -> list[Relationship]:
+    rels = []
+    instance_id = eni.get("Attachment", {}).get("InstanceId")
+    if instance_id:
+        rels.append(rel(INSTANCE, instance_id, "Is attached to Instance"))
+    rels += [rel(SECURITY_GROUP, g["GroupId"], "Is associated with SecurityGroup") for g in eni.get("Groups", [])]
+    if eni.get("SubnetId"):
+        rels.append(rel(SUBNET, eni["SubnetId"], "Is contained in Subnet"))
+    return rels + _in_vpc(eni)
+
+
+def _eni_configuration(eni: dict[str, Any]) -> dict[str, Any]:
+    config = to_config({k: v for k, v in eni.items() if k != "TagSet"})
+    config["tagSet"] = [{"key": t.get("Key"), "value": t.get("Value")} for t in eni.get("TagSet", [])]
+    return config
+
+
+def _vpc_rels(fx: Fetch, region: str, vpc: dict[str, Any]) -> list[Relationship]:
+    vid = vpc["VpcId"]
+    contained = (
+        (SUBNET, "SubnetId", subnets(fx, region)),
+        (INSTANCE, "InstanceId", _live_instances(fx, region)),
+        (NETWORK_INTERFACE, "NetworkInterfaceId", network_interfaces(fx, region)),
+        (SECURITY_GROUP, "GroupId", security_groups(fx, region)),
+        (ROUTE_TABLE, "RouteTableId", route_tables(fx, region)),
+        (NETWORK_ACL, "NetworkAclId", network_acls(fx, region)),
+    )
+    rels: list[Relationship] = []
+    for rtype, id_key, items in contained:
+        short = rtype.split("::")[-1]
+        rels += [rel(rtype, item[id_key], f"Contains {short}") for item in items if item.get("VpcId") == vid]
+    rels += [
+        rel(INTERNET_GATEWAY, igw["InternetGatewayId"], "Is attached to InternetGateway")
+        for igw in internet_gateways(fx, region)
+        if any(a.get("VpcId") == vid for a in igw.get("Attachments", []))
+    ]
+    return rels
+
+
+def route_table_of(subnet_id: str, vpc_id: str, tables: list[dict[str, Any]]) -> str | None:
+    """The subnet's route table: its explicit association, else its VPC's main table."""
+    for table in tables:
+        if any(a.get("SubnetId") == subnet_id for a in table.get("Associations", [])):
+            return str(table["RouteTableId"])
+    for table in tables:
+        if table.get("VpcId") == vpc_id and any(a.get("Main") for a in table.get("Associations", [])):
+            return str(table["RouteTableId"])
+    return None
+
+
+def _subnet_rels(fx: Fetch, region: str, subnet: dict[str, Any]) -> list[Relationship]:
+    sid = subnet["SubnetId"]
+    rels = _in_vpc(subnet)
+    rels += [
+        rel(NETWORK_ACL, acl["NetworkAclId"], "Is attached to NetworkAcl")
+        for acl in network_acls(fx, region)
+        if any(a.get("SubnetId") == sid for a in acl.get("Associations", []))
+    ]
+    rels += [
+        rel(NETWORK_INTERFACE, e["NetworkInterfaceId"], "Contains NetworkInterface")
+        for e in network_interfaces(fx, region)
+        if e.get("SubnetId") == sid
+    ]
+    rels += [rel(INSTANCE, i["InstanceId"], "Contains Instance") for i in _live_instances(fx, region) if i.get("SubnetId") == sid]
+    table_id = route_table_of(sid, subnet["VpcId"], route_tables(fx, region))
+    if table_id:
+        rels.append(rel(ROUTE_TABLE, table_id, "Is associated with RouteTable"))
+    return rels
+
+
+def _igw_rels(fx: Fetch, region: str, igw: dict[str, Any]) -> list[Relationship]:
+    return [rel(VPC, a["VpcId"], "Is attached to Vpc") for a in igw.get("Attachments", []) if a.get("VpcId")]
+
+
+def _route_table_rels(fx: Fetch, region: str, table: dict[str, Any]) -> list[Relationship]:
+    subnet_ids = [a["SubnetId"] for a in table.get("Associations", []) if a.get("SubnetId")]
+    return _in_vpc(table) + [rel(SUBNET, s, "Is associated with Subnet") for s in subnet_ids]
+
+
+def _acl_rels(fx: Fetch, region: str, acl: dict[str, Any]) -> list[Relationship]:
+    subnet_ids = [a["SubnetId"] for a in acl.get("Associations", []) if a.get("SubnetId")]
+    return _in_vpc(acl) + [rel(SUBNET, s, "Is attached to Subnet") for s in subnet_ids]
+
+
+KINDS: dict[str, Ec2Kind] = {
+    k.resource_type: k
+    for k in (
+        Ec2Kind(INSTANCE, _live_instances, "InstanceId", "instance/{id}", _instance_rels,
+                az_key="Placement.AvailabilityZone", created_key="LaunchTime"),
+        Ec2Kind(VOLUME, volumes, "VolumeId", "volume/{id}", _volume_rels, az_key="AvailabilityZone",
+                created_key="CreateTime"),
+        Ec2Kind(SECURITY_GROUP, security_groups, "GroupId", "security-group/{id}", _group_rels,
+                name_key="GroupName", configuration=_sg_configuration),
+        Ec2Kind(NETWORK_INTERFACE, network_interfaces, "NetworkInterfaceId", "network-interface/{id}", _eni_rels,
+                az_key="AvailabilityZone", tags_key="TagSet", configuration=_eni_configuration),
+        Ec2Kind(VPC, vpcs, "VpcId", "vpc/{id}", _vpc_rels),
+        Ec2Kind(SUBNET, subnets, "SubnetId", "subnet/{id}", _subnet_rels, az_key="AvailabilityZone"),
+        Ec2Kind(INTERNET_GATEWAY, internet_gateways, "InternetGatewayId", "internet-gateway/{id}", _igw_rels),
+        Ec2Kind(ROUTE_TABLE, route_tables, "RouteTableId", "route-table/{id}", _route_table_rels),
+        Ec2Kind(NETWORK_ACL, network_acls, "NetworkAclId", "network-acl/{id}", _acl_rels),
+    )
+}

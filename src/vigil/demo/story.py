@@ -1,0 +1,164 @@
+"""``vigil demo``: the whole story on the built-in emulator, in about a minute.
+
+1. start the AWS emulator (moto) on a loopback port; 2. build the sample estate; 3. record it;
+4. make three careless changes; 5. record again; 6. show the history diff of what changed and
+the blast radius of the security group; 7. say what to try next.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import boto3
+from rich.panel import Panel
+from rich.rule import Rule
+
+from vigil import engine, views
+from vigil.aws import recorder
+from vigil.demo import emulator, estate
+from vigil.diff import diff
+from vigil.errors import EXIT_BUG, EXIT_OK, EXIT_PARTIAL
+from vigil.output import stderr, stdout, table
+from vigil.store import inventory
+
+
+def _step(number: int, text: str) -> None:
+    stdout.print()
+    stdout.print(Rule(f"[bold]{number}. {text}", align="left"))
+
+
+def _fresh(db: str) -> None:
+    """The demo's store is its own: start from an empty one every run."""
+    for suffix in ("", "-wal", "-shm"):
+        path = Path(db + suffix)
+        if path.exists():
+            path.unlink()
+
+
+class _Quiet(recorder.Listener):
+    def __init__(self) -> None:
+        self.done_units = 0
+
+    def done(self, outcome: recorder.UnitOutcome) -> None:
+        self.done_units += 1
+
+
+def run_demo(*, db: str, regions: list[str], scale: int, keep_running: bool) -> int:
+    started = time.perf_counter()
+    stdout.print(
+        Panel.fit(
+            "Vigil records every resource's configuration, keeps its history, and shows what changed, who it "
+            "touches, and what is wrong.\nThis demo runs on a built-in AWS emulator (moto): no account and no "
+            "credentials are needed,\nand Vigil talks to it over HTTP with boto3 exactly as it talks to AWS.",
+            title="vigil demo",
+        )
+    )
+    if "://" not in db:
+        _fresh(db)
+    _step(1, "Start the AWS emulator")
+    em = emulator.start()
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE"):
+        os.environ.pop(name, None)
+    os.environ.update(emulator.client_environment(em.endpoint, regions[0]))
+    stdout.print(f"moto server on [bold]{em.endpoint}[/bold] (loopback only)")
+    try:
+        return _story(em, db=db, regions=regions, scale=scale, keep_running=keep_running, started=started)
+    finally:
+        em.stop()
+
+
+def _story(em: emulator.Emulator, *, db: str, regions: list[str], scale: int, keep_running: bool,
+           started: float) -> int:
+    _step(2, f"Build a sample estate (scale {scale}, regions {', '.join(regions)})")
+    with stdout.status("creating VPCs, instances, buckets, keys, users, trails…"):
+        sample = estate.seed(lambda svc, region: boto3.client(svc, region_name=region), regions, scale)
+    first = sample.first
+    stdout.print(
+        f"account {sample.account_id}: per region a VPC with public and private subnets, 5 security groups, "
+        f"3 instances, volumes, KMS keys and buckets; IAM users {', '.join(sorted(sample.users)[:4])}…\n"
+        "It has the mistakes real accounts have: SSH and RDP open to the world, a public bucket, unencrypted "
+        "volumes, a user without MFA holding an admin policy, a trail without log validation."
+    )
+
+    ctx = engine.context(None, db=db, aws={"endpoint_url": em.endpoint, "regions": regions})
+    with ctx:
+        _step(3, "Record everything: vigil scan")
+        first_scan = engine.scan(ctx, listener=_Quiet())
+        for renderable in views.scan_tables(first_scan):
+            stdout.print(renderable)
+        with ctx.store.connect() as conn:
+            prod_groups = inventory.current(
+                conn, inventory.Filters(types=("AWS::EC2::SecurityGroup",), tags=(("env", "prod"),),
+                                        regions=(first.region,))
+            )
+        stdout.print(table(
+            f"Security groups tagged env=prod in {first.region}  (vigil resources --type AWS::EC2::SecurityGroup "
+            "--tag env=prod)",
+            ["id", "name", "ingress rules", "open to 0.0.0.0/0"],
+            [[ci.resourceId, ci.resourceName,
+              len(ci.configuration.get("ipPermissions", [])),
+              ", ".join(f"{p.get('fromPort')}/{p.get('ipProtocol')}" for p in ci.configuration.get("ipPermissions", [])
+                        if "0.0.0.0/0" in p.get("ipRanges", [])) or "-"]
+             for ci in prod_groups]))
+
+        _step(4, "A careless afternoon: three changes made in the account")
+        changes = estate.make_mistakes(lambda svc, region: boto3.client(svc, region_name=region), sample)
+        for change in changes:
+            stdout.print(f"  • {change.resource_type} [bold]{change.resource_id}[/bold]: {change.what}")
+
+        _step(5, "Record again: only what changed gets a new configuration item")
+        second = engine.scan(ctx, listener=_Quiet())
+        for renderable in views.scan_tables(second):
+            stdout.print(renderable)
+
+        _step(6, "What changed, field by field: vigil history --diff")
+        with ctx.store.connect() as conn:
+            for change in changes:
+                ref = inventory.find_one(conn, change.resource_id, resource_type=change.resource_type)
+                items = inventory.history(conn, ref.pk)
+                d = diff(items[-2], items[-1])
+                stdout.print(table(
+                    f"{change.resource_type} {change.resource_id}: {items[-2].configurationItemStatus} → "
+                    f"{items[-1].configurationItemStatus} ({d['changeType']})",
+                    views.DIFF_COLUMNS, views.diff_rows(d)))
+            group = inventory.find_one(conn, first.groups["web"], resource_type="AWS::EC2::SecurityGroup")
+            blast = inventory.graph(conn, group, 1)
+
+        _step(7, "Who is touched if this group changes: vigil graph (add --depth 2 to go further)")
+        for renderable in views.graph_tables(blast, 1):
+            stdout.print(renderable)
+
+    elapsed = time.perf_counter() - started
+    hint = f"--db {db}" if db != ".vigil/demo.db" else "--db .vigil/demo.db"
+    stdout.print()
+    stdout.print(Panel(
+        "\n".join([
+            f"vigil resources {hint} --type AWS::EC2::Instance --tag env=prod",
+            f"vigil resources {hint} --output json | jq '.[0]'",
+            f"vigil show {first.groups['web']} {hint}",
+            f"vigil history {first.groups['web']} {hint} --diff",
+            f"vigil graph {first.vpc} {hint} --depth 1 --output dot | dot -Tsvg > vpc.svg",
+            f"vigil scans {hint}",
+            "vigil scan --regions us-east-1 --stats      # your own account, read-only credentials",
+        ]),
+        title=f"Done in {elapsed:.0f}s. Try next",
+        title_align="left",
+    ))
+    if keep_running:
+        stderr.print(
+            f"The emulator keeps running on {em.endpoint}. In another shell:\n"
+            f"  export AWS_ENDPOINT_URL={em.endpoint} AWS_ACCESS_KEY_ID={emulator.EMULATOR_KEY_ID} "
+            f"AWS_SECRET_ACCESS_KEY={emulator.EMULATOR_SECRET}\n"
+            f"  vigil scan --regions {','.join(regions)} {hint}\n"
+            "Press Ctrl-C to stop it."
+        )
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            stderr.print("stopping the emulator")
+    if second.bugs or first_scan.bugs:
+        return EXIT_BUG
+    return EXIT_PARTIAL if second.partial or first_scan.partial else EXIT_OK

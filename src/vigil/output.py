@@ -1,0 +1,89 @@
+"""Rendering for the terminal and for machines: ``--output table|json|csv`` and ``--out PATH``.
+
+Tables go to the terminal through Rich; JSON through orjson (indented, keys as given); CSV with
+one header row. Progress and messages go to stderr, so stdout stays clean for pipes.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import sys
+from collections.abc import Iterable, Sequence
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+import orjson
+from rich.console import Console
+from rich.table import Table
+
+from vigil.errors import UsageError
+
+stdout = Console(soft_wrap=False)
+stderr = Console(stderr=True)
+
+
+class Format(StrEnum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+def to_json(value: Any) -> str:
+    return orjson.dumps(value, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS).decode()
+
+
+def to_csv(columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow(["" if v is None else (orjson.dumps(v).decode() if isinstance(v, dict | list) else v) for v in row])
+    return buffer.getvalue()
+
+
+def table(title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any]], *, caption: str | None = None) -> Table:
+    t = Table(title=title, caption=caption, header_style="bold", title_justify="left", caption_justify="left")
+    for column in columns:
+        t.add_column(column, overflow="fold")
+    for row in rows:
+        t.add_row(*["" if v is None else str(v) for v in row])
+    return t
+
+
+def emit(text: str, out: Path | None) -> None:
+    """Write machine output to ``--out PATH`` or stdout."""
+    if out is None:
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+        sys.stdout.flush()
+        return
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot write {out}: {exc.strerror}", hint="choose a writable --out path") from exc
+    stderr.print(f"[dim]wrote {out}[/dim]")
+
+
+def render(
+    fmt: Format,
+    *,
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    records: Any,
+    title: str | None = None,
+    out: Path | None = None,
+    caption: str | None = None,
+) -> None:
+    """One listing in the chosen format: a table, ``records`` as JSON, or ``rows`` as CSV."""
+    if fmt is Format.json:
+        emit(to_json(records), out)
+    elif fmt is Format.csv:
+        emit(to_csv(columns, rows), out)
+    elif out is not None:
+        console = Console(file=io.StringIO(), width=200)
+        console.print(table(title, columns, rows, caption=caption))
+        emit(console.file.getvalue(), out)  # type: ignore[attr-defined]
+    else:
+        stdout.print(table(title, columns, rows, caption=caption))

@@ -1,0 +1,375 @@
+"""One ``Settings`` model: ``vigil.yaml`` overlaid with ``VIGIL_*`` environment variables.
+
+Where the file comes from, first match wins:
+``--config PATH`` → ``$VIGIL_CONFIG`` → ``./vigil.yaml`` → ``<user config dir>/vigil/vigil.yaml``
+(no file at all is fine: every value has a default).
+
+Every value can be overridden from the environment: the variable is ``VIGIL_`` plus the path of the
+value in upper case, nested keys joined by ``__`` (``VIGIL_DB``, ``VIGIL_AWS__REGIONS``,
+``VIGIL_AWS__MAX_ATTEMPTS``). Lists are comma-separated (or a JSON array).
+
+Secrets (``aws.external_id`` and, later, passwords and webhook URLs) may be written inline or as an
+``env:NAME`` reference; they are masked whenever settings are shown or serialised.
+
+Validation collects every problem, each with ``file:line`` (or the environment variable's name),
+and raises one :class:`~vigil.errors.ConfigError`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, ClassVar
+
+import orjson
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, GetCoreSchemaHandler, ValidationError, field_validator
+from pydantic_core import core_schema
+
+from vigil.errors import ConfigError, Problem, UsageError
+
+ENV_PREFIX = "VIGIL_"
+CONFIG_FILE_NAME = "vigil.yaml"
+DEFAULT_DB = ".vigil/vigil.db"
+MASK = "********"
+
+
+class Secret:
+    """A secret value, or an ``env:NAME`` reference to one. Never shown: ``str()`` and ``repr()`` are
+    masked, and serialising settings writes the mask (``env:`` references are shown as written).
+
+    ``reveal()`` returns the real value (reading the environment for ``env:`` references) and is
+    the only way to get it.
+    """
+
+    __slots__ = ("_raw",)
+
+    def __init__(self, raw: str | Secret) -> None:
+        self._raw: str = raw._raw if isinstance(raw, Secret) else str(raw)
+        if not self._raw:
+            raise ValueError("a secret cannot be empty")
+
+    def reveal(self, environ: Mapping[str, str] | None = None) -> str:
+        raw = self._raw
+        if raw.startswith("env:"):
+            name = raw[4:]
+            value = (os.environ if environ is None else environ).get(name)
+            if value is None:
+                raise UsageError(
+                    f"the secret refers to the environment variable {name}, which is not set",
+                    hint=f"export {name}=... before running vigil, or write the value in vigil.yaml",
+                )
+            return value
+        return raw
+
+    @property
+    def display(self) -> str:
+        """What may be shown: an ``env:`` reference as written, anything else masked."""
+        return self._raw if self._raw.startswith("env:") else MASK
+
+    def __str__(self) -> str:
+        return self.display
+
+    def __repr__(self) -> str:
+        return f"Secret({self.display!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._raw == self._raw
+
+    def __hash__(self) -> int:
+        return hash(self._raw)
+
+    @classmethod
+    def __get_pydantic_core_schema__(cls, source: Any, handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:
+        from_str = core_schema.no_info_after_validator_function(cls, core_schema.str_schema(min_length=1))
+        return core_schema.json_or_python_schema(
+            json_schema=from_str,
+            python_schema=core_schema.union_schema([core_schema.is_instance_schema(cls), from_str]),
+            serialization=core_schema.plain_serializer_function_ser_schema(lambda s: s.display),
+        )
+
+    @classmethod
+    def __get_pydantic_json_schema__(cls, schema: Any, handler: Any) -> dict[str, Any]:
+        return {"type": "string", "minLength": 1, "description": "a secret, or env:NAME to read it from the environment"}
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class AwsSettings(_Section):
+    """How Vigil reaches AWS. Read-only credentials (SecurityAudit + ViewOnlyAccess) are enough."""
+
+    profile: str | None = Field(None, description="Named profile from ~/.aws/config; default: boto3's chain.")
+    role_arn: str | None = Field(
+        None, description="Role to assume before reading, e.g. arn:aws:iam::123456789012:role/VigilAudit."
+    )
+    external_id: Secret | None = Field(None, description="External id for the role, or env:NAME.")
+    role_session_name: str = Field("vigil", description="Session name shown in CloudTrail for assumed roles.")
+    regions: list[str] = Field(
+        default_factory=list, description="Regions to read; empty means the account's enabled regions."
+    )
+    home_region: str = Field(
+        "us-east-1", description="Region used for global services (IAM, STS) and region discovery."
+    )
+    endpoint_url: str | None = Field(
+        None,
+        description="Send every AWS call to this endpoint (an emulator). boto3's own AWS_ENDPOINT_URL also works.",
+    )
+    max_attempts: int = Field(10, ge=1, le=30, description="Attempts per call, with adaptive retry on throttling.")
+    concurrency: int = Field(
+        8, ge=1, le=64, description="Collections (region × resource type) running at once."
+    )
+    connect_timeout: float = Field(5.0, gt=0, description="Seconds to wait for a connection.")
+    read_timeout: float = Field(30.0, gt=0, description="Seconds to wait for a response.")
+
+    @field_validator("regions")
+    @classmethod
+    def _regions_look_like_regions(cls, regions: list[str]) -> list[str]:
+        for region in regions:
+            parts = region.split("-")
+            if len(parts) < 3 or not parts[-1].isdigit():
+                raise ValueError(f"{region!r} is not a region name (like us-east-1)")
+        return regions
+
+
+class RecorderSettings(_Section):
+    """What the configuration recorder records (AWS Config's recording group)."""
+
+    resource_types: list[str] = Field(
+        default_factory=list, description="Record only these types (AWS::EC2::Instance, ...); empty: all."
+    )
+    exclude_resource_types: list[str] = Field(default_factory=list, description="Never record these types.")
+
+    @field_validator("resource_types", "exclude_resource_types")
+    @classmethod
+    def _known_types(cls, names: list[str]) -> list[str]:
+        from vigil.aws.resources import RESOURCE_TYPES  # lazy: settings must load without boto3 work
+
+        unknown = [n for n in names if n not in RESOURCE_TYPES]
+        if unknown:
+            raise ValueError(f"unknown resource type(s) {', '.join(unknown)}; see `vigil resources --types`")
+        return names
+
+
+class Settings(_Section):
+    """Vigil's configuration (``vigil.yaml``)."""
+
+    SECRET_PATHS: ClassVar[tuple[tuple[str, ...], ...]] = (("aws", "external_id"),)
+
+    db: str = Field(
+        DEFAULT_DB, description="The store: a SQLite path, or a SQLAlchemy URL (postgresql+psycopg://...)."
+    )
+    aws: AwsSettings = Field(default_factory=AwsSettings)
+    recorder: RecorderSettings = Field(default_factory=RecorderSettings)
+
+
+# ---------------------------------------------------------------------------------------------
+# finding and reading the file
+
+
+def find_config_file(explicit: str | os.PathLike[str] | None, environ: Mapping[str, str]) -> Path | None:
+    """The configuration file to read, or None when there is none (defaults apply)."""
+    if explicit:
+        path = Path(explicit)
+        if not path.is_file():
+            raise UsageError(f"config file {path} does not exist", hint="check the --config path")
+        return path
+    if environ.get("VIGIL_CONFIG"):
+        path = Path(environ["VIGIL_CONFIG"])
+        if not path.is_file():
+            raise UsageError(f"VIGIL_CONFIG names {path}, which does not exist", hint="unset it or fix the path")
+        return path
+    local = Path(CONFIG_FILE_NAME)
+    if local.is_file():
+        return local
+    from platformdirs import user_config_dir
+
+    user = Path(user_config_dir("vigil")) / CONFIG_FILE_NAME
+    return user if user.is_file() else None
+
+
+Lines = dict[tuple[str | int, ...], int]
+
+
+def _compose(node: yaml.Node, path: tuple[str | int, ...], lines: Lines, problems: list[Problem], src: str) -> Any:
+    """YAML node → Python value, remembering the line of every key and item."""
+    lines[path] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        out: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            key = str(yaml.safe_load(yaml.serialize(key_node)))
+            if key in out:
+                problems.append(
+                    Problem(f"{src}:{key_node.start_mark.line + 1}", f"duplicate key {key!r}", "keep one")
+                )
+            out[key] = _compose(value_node, (*path, key), lines, problems, src)
+            lines[(*path, key)] = key_node.start_mark.line + 1
+        return out
+    if isinstance(node, yaml.SequenceNode):
+        return [_compose(item, (*path, i), lines, problems, src) for i, item in enumerate(node.value)]
+    return yaml.safe_load(yaml.serialize(node))
+
+
+def read_yaml(path: Path) -> tuple[dict[str, Any], Lines]:
+    """Parse a YAML mapping, keeping a line number for every path in it."""
+    src = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+        node = yaml.compose(text)
+    except OSError as exc:
+        raise UsageError(f"cannot read {src}: {exc.strerror}", hint="check the path and its permissions") from exc
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        where = f"{src}:{mark.line + 1}" if mark else src
+        raise ConfigError([Problem(where, f"not valid YAML: {exc.problem}", "check indentation and quoting")]) from exc
+    if node is None:
+        return {}, {}
+    lines: Lines = {}
+    problems: list[Problem] = []
+    data = _compose(node, (), lines, problems, src)
+    if not isinstance(data, dict):
+        problems.append(Problem(f"{src}:1", "the file must be a mapping of settings", "see `vigil config schema`"))
+    if problems:
+        raise ConfigError(problems)
+    return data, lines
+
+
+# ---------------------------------------------------------------------------------------------
+# the environment overlay
+
+
+def _env_name(path: tuple[str, ...]) -> str:
+    return ENV_PREFIX + "__".join(p.upper() for p in path)
+
+
+def _leaf_paths(model: type[BaseModel], prefix: tuple[str, ...] = ()) -> list[tuple[tuple[str, ...], Any]]:
+    out: list[tuple[tuple[str, ...], Any]] = []
+    for name, info in model.model_fields.items():
+        annotation = info.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            out.extend(_leaf_paths(annotation, (*prefix, name)))
+        else:
+            out.append(((*prefix, name), annotation))
+    return out
+
+
+def _env_value(raw: str, annotation: Any) -> Any:
+    if "list" in str(annotation):
+        text = raw.strip()
+        if text.startswith("["):
+            return orjson.loads(text)
+        return [part.strip() for part in text.split(",") if part.strip()]
+    return raw
+
+
+def env_overrides(environ: Mapping[str, str]) -> tuple[dict[str, Any], dict[tuple[str, ...], str]]:
+    """Settings given as VIGIL_* variables, as a nested dict, and which variable set each path."""
+    data: dict[str, Any] = {}
+    sources: dict[tuple[str, ...], str] = {}
+    for path, annotation in _leaf_paths(Settings):
+        name = _env_name(path)
+        if name not in environ:
+            continue
+        node = data
+        for part in path[:-1]:
+            node = node.setdefault(part, {})
+        try:
+            node[path[-1]] = _env_value(environ[name], annotation)
+        except orjson.JSONDecodeError as exc:
+            raise ConfigError([Problem(f"environment {name}", f"not a JSON list: {exc}", "use a,b,c")]) from exc
+        sources[path] = name
+    return data, sources
+
+
+def _merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in over.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# loading
+
+
+class LoadedSettings(BaseModel):
+    """Settings plus where they came from (for messages and `vigil config show`)."""
+
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+
+    settings: Settings
+    path: Path | None = None
+    env_sources: dict[tuple[str, ...], str] = Field(default_factory=dict)
+
+
+def _where(loc: tuple[str | int, ...], src: str, lines: Lines, env_sources: Mapping[tuple[str, ...], str]) -> str:
+    key = tuple(str(p) for p in loc)
+    for n in range(len(key), 0, -1):
+        if key[:n] in env_sources:
+            return f"environment {env_sources[key[:n]]}"
+    for n in range(len(loc), -1, -1):
+        if loc[:n] in lines:
+            return f"{src}:{lines[loc[:n]]}"
+    return src or "settings"
+
+
+def _hint(error_type: str, loc: tuple[str | int, ...]) -> str:
+    if error_type == "extra_forbidden":
+        return "remove it or check its spelling; `vigil config schema` lists every key"
+    if error_type.startswith(("int", "float", "bool")):
+        return "write a plain number or true/false"
+    return "see `vigil config schema`"
+
+
+def load_settings(
+    explicit: str | os.PathLike[str] | None = None,
+    environ: Mapping[str, str] | None = None,
+    *,
+    db: str | None = None,
+) -> LoadedSettings:
+    """Find, read, overlay and validate the settings. Raises ConfigError listing every problem."""
+    environ = os.environ if environ is None else environ
+    path = find_config_file(explicit, environ)
+    data, lines = read_yaml(path) if path else ({}, {})
+    overrides, env_sources = env_overrides(environ)
+    merged = _merge(data, overrides)
+    if db:
+        merged["db"] = db
+    try:
+        settings = Settings.model_validate(merged)
+    except ValidationError as exc:
+        src = str(path) if path else ""
+        problems = [
+            Problem(
+                _where(tuple(err["loc"]), src, lines, env_sources),
+                f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}",
+                _hint(err["type"], tuple(err["loc"])),
+            )
+            for err in exc.errors()
+        ]
+        raise ConfigError(problems) from exc
+    return LoadedSettings(settings=settings, path=path, env_sources=env_sources)
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema of vigil.yaml, for editors (yaml-language-server) and CI checks."""
+    schema = Settings.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$id"] = "https://vigil.dev/schema/vigil.yaml.json"
+    schema["title"] = "vigil.yaml"
+    return schema
+
+
+def public_view(settings: Settings) -> dict[str, Any]:
+    """The settings as they may be shown: secrets (and a password in the store URL) masked."""
+    view = settings.model_dump(mode="json")
+    if "://" in settings.db:
+        from sqlalchemy.engine import make_url
+
+        view["db"] = make_url(settings.db).render_as_string(hide_password=True)
+    return view

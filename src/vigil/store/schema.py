@@ -1,0 +1,176 @@
+"""The store's tables (SQLAlchemy Core). Alembic migrations in ``migrations/`` create them; a test
+checks that the migrated database and this module agree.
+
+Inventory:
+  ``resources``            one row per resource ever seen: its identity, latest status and CI.
+  ``configuration_items``  the history: one row per recorded CI (the whole CI, API form, as JSON).
+  ``resource_tags``        current tags, for ``--tag k=v`` filters on any backend.
+  ``relationships``        current relationships (edges of the latest CI), for the graph both ways.
+Scans:
+  ``scans``                one row per scan or targeted re-record: when, where, counts, API calls.
+  ``collection_status``    per (account, region, type): last attempt, last success, last error.
+  ``collection_errors``    every failed collection unit, per scan.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.types import TypeDecorator
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timestamps stored in UTC and always read back timezone-aware (SQLite keeps no zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store; use an aware UTC datetime")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def Document() -> Any:
+    """A JSON document column: JSONB on PostgreSQL, JSON text elsewhere."""
+    return JSON().with_variant(JSONB(), "postgresql")
+
+
+resources = Table(
+    "resources",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("account_id", String(12), nullable=False),
+    Column("region", String(32), nullable=False),
+    Column("resource_type", String(128), nullable=False),
+    Column("resource_id", String(768), nullable=False),
+    Column("resource_name", String(1024)),
+    Column("arn", String(2048)),
+    Column("status", String(32), nullable=False),
+    Column("deleted", Boolean, nullable=False, default=False),
+    Column("first_seen", UTCDateTime(), nullable=False),
+    Column("last_seen", UTCDateTime(), nullable=False),
+    Column("latest_ci_id", BigInteger),
+    Column("state_id", BigInteger, nullable=False),
+    Column("config_hash", String(64), nullable=False),
+    Column("doc_hash", String(64), nullable=False),
+    UniqueConstraint("account_id", "region", "resource_type", "resource_id"),
+    Index(None, "resource_id"),
+    Index(None, "arn"),
+    Index(None, "resource_type", "region"),
+)
+
+configuration_items = Table(
+    "configuration_items",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("resource_pk", Integer, ForeignKey("resources.id", ondelete="CASCADE"), nullable=False),
+    Column("capture_time", UTCDateTime(), nullable=False),
+    Column("status", String(32), nullable=False),
+    Column("state_id", BigInteger, nullable=False),
+    Column("config_hash", String(64), nullable=False),
+    Column("source", String(32), nullable=False),
+    Column("scan_id", Integer),
+    Column("document", Document(), nullable=False),
+    Index(None, "resource_pk", "state_id"),
+    Index(None, "capture_time"),
+)
+
+resource_tags = Table(
+    "resource_tags",
+    metadata,
+    Column("resource_pk", Integer, ForeignKey("resources.id", ondelete="CASCADE"), primary_key=True),
+    Column("key", String(128), primary_key=True),
+    Column("value", String(256), nullable=False),
+    Index(None, "key", "value"),
+)
+
+relationships = Table(
+    "relationships",
+    metadata,
+    Column("resource_pk", Integer, ForeignKey("resources.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(256), nullable=False),
+    Column("target_type", String(128), nullable=False),
+    Column("target_id", String(768)),
+    Column("target_name", String(1024)),
+    Index(None, "resource_pk"),
+    Index(None, "target_type", "target_id"),
+)
+
+scans = Table(
+    "scans",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("kind", String(16), nullable=False),  # scan | rerecord | import
+    Column("started_at", UTCDateTime(), nullable=False),
+    Column("finished_at", UTCDateTime()),
+    Column("status", String(16), nullable=False),  # running | complete | partial | failed
+    Column("accounts", Document(), nullable=False),
+    Column("regions", Document(), nullable=False),
+    Column("counts", Document(), nullable=False),
+    Column("api_calls", Document(), nullable=False),
+)
+
+collection_status = Table(
+    "collection_status",
+    metadata,
+    Column("account_id", String(12), primary_key=True),
+    Column("region", String(32), primary_key=True),
+    Column("resource_type", String(128), primary_key=True),
+    Column("last_attempt", UTCDateTime(), nullable=False),
+    Column("last_success", UTCDateTime()),
+    Column("ok", Boolean, nullable=False),
+    Column("error_code", String(128)),
+    Column("error_message", Text),
+    Column("scan_id", Integer),
+)
+
+collection_errors = Table(
+    "collection_errors",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("scan_id", Integer, ForeignKey("scans.id", ondelete="CASCADE"), nullable=False),
+    Column("account_id", String(12), nullable=False),
+    Column("region", String(32), nullable=False),
+    Column("resource_type", String(128), nullable=False),
+    Column("resource_id", String(768)),
+    Column("code", String(128), nullable=False),
+    Column("message", Text, nullable=False),
+    Column("at", UTCDateTime(), nullable=False),
+    Index(None, "scan_id"),
+)

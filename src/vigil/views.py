@@ -1,0 +1,122 @@
+"""Records → rows and JSON for people and machines; shared by the CLI and the demo. Pure."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from rich.table import Table
+
+from vigil.aws import recorder
+from vigil.output import table
+from vigil.store.inventory import Graph
+
+SUMMARY_COLUMNS = ["resource type", "recorded", "new", "changed", "deleted", "status"]
+DIFF_COLUMNS = ["property", "change", "before", "after"]
+
+
+def summary_rows(report: recorder.ScanReport) -> list[list[Any]]:
+    per_type: dict[str, dict[str, Any]] = {}
+    for o in report.outcomes:
+        row = per_type.setdefault(
+            o.unit.rtype.name, {"regions": 0, "found": 0, "new": 0, "changed": 0, "deleted": 0, "failed": []}
+        )
+        row["regions"] += 1
+        row["found"] += o.found
+        row["new"] += o.result.discovered
+        row["changed"] += o.result.changed
+        row["deleted"] += o.result.deleted
+        if o.error:
+            row["failed"].append(f"{o.unit.region}: {o.error.code}")
+        elif o.failures:
+            row["failed"].append(f"{o.unit.region}: {len(o.failures)} resource(s)")
+    return [
+        [name, r["found"], r["new"], r["changed"], r["deleted"], "; ".join(r["failed"]) or "ok"]
+        for name, r in sorted(per_type.items())
+    ]
+
+
+def report_json(report: recorder.ScanReport) -> dict[str, Any]:
+    return {
+        "scanId": report.scan_id,
+        "kind": report.kind,
+        "status": report.status,
+        "accountId": report.account_id,
+        "regions": report.regions,
+        "seconds": round(report.seconds, 3),
+        "recorded": report.recorded,
+        "counts": report.totals.as_dict(),
+        "apiCalls": report.api_calls,
+        "apiCallsTotal": sum(report.api_calls.values()),
+        "byType": [
+            dict(zip(("resourceType", "recorded", "new", "changed", "deleted", "status"), row, strict=True))
+            for row in summary_rows(report)
+        ],
+        "errors": [
+            {"accountId": e.account_id, "region": e.region, "resourceType": e.resource_type,
+             "resourceId": e.resource_id, "code": e.code, "message": e.message}
+            for e in report.errors
+        ],
+    }
+
+
+def diff_rows(changes: dict[str, Any]) -> list[list[Any]]:
+    """One row per changed property; a deletion is one row."""
+    if changes["changeType"] == "DELETE" and not changes["changedProperties"]:
+        return [["(the resource)", "DELETE", "recorded before", "gone: ResourceDeleted"]]
+
+    def short(v: Any) -> str:
+        text = v if isinstance(v, str) else orjson.dumps(v).decode()
+        return text if len(text) <= 160 else text[:157] + "..."
+
+    return [
+        [path, c["changeType"], "" if c["previousValue"] is None else short(c["previousValue"]),
+         "" if c["updatedValue"] is None else short(c["updatedValue"])]
+        for path, c in changes["changedProperties"].items()
+    ]
+
+
+def scan_tables(report: recorder.ScanReport, stats_rows: list[Any] | None = None) -> list[Table]:
+    """The summary of a scan by resource type, what could not be read, and (optionally) API calls."""
+    totals = report.totals
+    rate = report.recorded / report.seconds if report.seconds else 0.0
+    caption = (
+        f"{report.recorded} resources in {report.seconds:.1f}s ({rate:.0f}/s) · {totals.discovered} new · "
+        f"{totals.changed} changed · {totals.deleted} deleted · {sum(report.api_calls.values())} API calls · "
+        f"scan #{report.scan_id} {report.status}"
+    )
+    out = [
+        table(
+            f"Scan of account {report.account_id} ({', '.join(report.regions)})",
+            SUMMARY_COLUMNS,
+            summary_rows(report),
+            caption=caption,
+        )
+    ]
+    if report.errors:
+        out.append(
+            table(
+                "Could not read (nothing of these was marked deleted)",
+                ["where", "code", "message"],
+                [[e.where, e.code, e.message[:200]] for e in report.errors],
+            )
+        )
+    if stats_rows is not None:
+        out.append(table("API calls", ["service", "calls", "retries", "errors"], stats_rows))
+    return out
+
+
+def graph_tables(g: Graph, depth: int) -> list[Table]:
+    """The blast radius as two tables: the linked resources by distance, and the edges."""
+    root = g.root
+    nodes = sorted(g.nodes.items(), key=lambda kv: (kv[1], kv[0].resourceType, kv[0].resourceId))
+    edges = [[e.source.resourceType, e.source.resourceId, e.name, e.target.resourceType, e.target.resourceId]
+             for e in g.edges]
+    return [
+        table(
+            f"Blast radius of {root.resourceType} {root.resourceId} (depth {depth}): {len(g.nodes) - 1} linked resources",
+            ["hops", "type", "id", "name"],
+            [[d, k.resourceType, k.resourceId, g.names.get(k) or ""] for k, d in nodes if d > 0],
+        ),
+        table("Relationships", ["from", "", "relationship", "to", ""], edges),
+    ]
