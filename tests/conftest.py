@@ -93,8 +93,11 @@ class Account:
 def new_account(endpoint: str) -> Account:
     account_id = str(random.randint(10**11, 10**12 - 1))
     sts = boto3.client(
-        "sts", region_name="us-east-1", endpoint_url=endpoint,
-        aws_access_key_id=emulator.EMULATOR_KEY_ID, aws_secret_access_key=emulator.EMULATOR_SECRET,
+        "sts",
+        region_name="us-east-1",
+        endpoint_url=endpoint,
+        aws_access_key_id=emulator.EMULATOR_KEY_ID,
+        aws_secret_access_key=emulator.EMULATOR_SECRET,
     )
     creds = sts.assume_role(RoleArn=f"arn:aws:iam::{account_id}:role/vigil-audit", RoleSessionName="tests")
     return Account(account_id, endpoint, creds["Credentials"])

@@ -24,8 +24,14 @@ T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 SG = "AWS::EC2::SecurityGroup"
 
 
-def sg(gid: str, *, ports: tuple[int, ...] = (443,), tags: dict[str, str] | None = None, vpc: str = "vpc-1",
-       region: str = "us-east-1") -> ConfigurationItem:
+def sg(
+    gid: str,
+    *,
+    ports: tuple[int, ...] = (443,),
+    tags: dict[str, str] | None = None,
+    vpc: str = "vpc-1",
+    region: str = "us-east-1",
+) -> ConfigurationItem:
     return ConfigurationItem(
         accountId=ACCOUNT,
         awsRegion=region,
@@ -38,7 +44,9 @@ def sg(gid: str, *, ports: tuple[int, ...] = (443,), tags: dict[str, str] | None
         relationships=(Relationship("AWS::EC2::VPC", vpc, "Is contained in Vpc"),),
         configuration={
             "groupId": gid,
-            "ipPermissions": [{"ipProtocol": "tcp", "fromPort": p, "toPort": p, "ipRanges": ["0.0.0.0/0"]} for p in ports],
+            "ipPermissions": [
+                {"ipProtocol": "tcp", "fromPort": p, "toPort": p, "ipRanges": ["0.0.0.0/0"]} for p in ports
+            ],
         },
     )
 
@@ -87,7 +95,12 @@ def test_change_makes_one_new_ci_and_a_correct_diff(store: Store) -> None:
         "changedProperties": {
             "Configuration.IpPermissions.1": {
                 "previousValue": None,
-                "updatedValue": {"ipProtocol": "tcp", "fromPort": 22, "toPort": 22, "ipRanges": ["0.0.0.0/0"]},
+                "updatedValue": {
+                    "ipProtocol": "tcp",
+                    "fromPort": 22,
+                    "toPort": 22,
+                    "ipRanges": ["0.0.0.0/0"],
+                },
                 "changeType": "CREATE",
             }
         },
@@ -120,7 +133,10 @@ def test_gone_resource_is_recorded_deleted_once(store: Store) -> None:
     assert diff(items[0], items[1]) == {"changeType": "DELETE", "changedProperties": {}}
     with store.connect() as conn:
         assert [c.resourceId for c in inventory.current(conn)] == ["sg-1"]
-        assert {c.resourceId for c in inventory.current(conn, Filters(include_deleted=True))} == {"sg-1", "sg-2"}
+        assert {c.resourceId for c in inventory.current(conn, Filters(include_deleted=True))} == {
+            "sg-1",
+            "sg-2",
+        }
 
 
 def test_resource_that_comes_back_is_discovered_again(store: Store) -> None:
@@ -149,8 +165,9 @@ def test_other_regions_and_types_are_not_touched_by_a_unit(store: Store) -> None
 
 def test_targeted_scope_deletes_only_requested_ids(store: Store) -> None:
     record(store, [sg("sg-1"), sg("sg-2"), sg("sg-3")], T0)
-    result = record(store, [sg("sg-1", ports=(80,))], T0 + timedelta(minutes=1),
-                    scope(ids=frozenset({"sg-1", "sg-2"})))
+    result = record(
+        store, [sg("sg-1", ports=(80,))], T0 + timedelta(minutes=1), scope(ids=frozenset({"sg-1", "sg-2"}))
+    )
     assert (result.changed, result.deleted) == (1, 1)
     assert history_of(store, "sg-2")[-1].configurationItemStatus == DELETED
     assert len(history_of(store, "sg-3")) == 1
@@ -161,7 +178,8 @@ def test_volatile_fields_refresh_in_place(store: Store) -> None:
 
     def user(last_used: str, active: bool = True) -> ConfigurationItem:
         return dataclasses.replace(
-            sg("sg-1"), supplementaryConfiguration={"AccessKeys": [{"active": active, "lastUsedDate": last_used}]}
+            sg("sg-1"),
+            supplementaryConfiguration={"AccessKeys": [{"active": active, "lastUsedDate": last_used}]},
         )
 
     record(store, [user("2026-10-01")], T0, volatile=volatile)
@@ -183,6 +201,7 @@ def test_filters_by_type_region_account_and_tags(store: Store) -> None:
     record(store, [sg("sg-1", tags={"env": "prod", "owner": "a"}), sg("sg-2", tags={"env": "dev"})], T0)
     record(store, [sg("sg-3", region="eu-west-1", tags={"env": "prod"})], T0, scope("eu-west-1"))
     with store.connect() as conn:
+
         def ids(**kw: object) -> list[str]:
             return sorted(c.resourceId for c in inventory.current(conn, Filters(**kw)))  # type: ignore[arg-type]
 
@@ -198,7 +217,10 @@ def test_find_by_id_arn_or_name_and_ambiguity(store: Store) -> None:
     record(store, [sg("sg-1")], T0)
     record(store, [sg("sg-1", region="eu-west-1")], T0, scope("eu-west-1"))
     with store.connect() as conn:
-        assert inventory.find_one(conn, "arn:aws:ec2:us-east-1:111122223333:security-group/sg-1").key.awsRegion == "us-east-1"
+        assert (
+            inventory.find_one(conn, "arn:aws:ec2:us-east-1:111122223333:security-group/sg-1").key.awsRegion
+            == "us-east-1"
+        )
         with pytest.raises(NotFoundError, match="names 2 resources"):
             inventory.find_one(conn, "sg-1")
         assert inventory.find_one(conn, "sg-1", region="eu-west-1").key.awsRegion == "eu-west-1"
@@ -210,9 +232,14 @@ def test_graph_follows_relationships_both_ways(store: Store) -> None:
     vpc = ConfigurationItem(ACCOUNT, "us-east-1", "AWS::EC2::VPC", "vpc-1", "", resourceName="main")
     record(store, [vpc], T0, Scope(ACCOUNT, "us-east-1", "AWS::EC2::VPC"))
     instance = dataclasses.replace(
-        vpc, resourceType="AWS::EC2::Instance", resourceId="i-1", resourceName="web",
-        relationships=(Relationship(SG, "sg-1", "Is associated with SecurityGroup"),
-                       Relationship("AWS::EC2::VPC", "vpc-1", "Is contained in Vpc")),
+        vpc,
+        resourceType="AWS::EC2::Instance",
+        resourceId="i-1",
+        resourceName="web",
+        relationships=(
+            Relationship(SG, "sg-1", "Is associated with SecurityGroup"),
+            Relationship("AWS::EC2::VPC", "vpc-1", "Is contained in Vpc"),
+        ),
     )
     record(store, [instance], T0, Scope(ACCOUNT, "us-east-1", "AWS::EC2::Instance"))
     record(store, [sg("sg-1")], T0)
@@ -232,14 +259,18 @@ def test_scan_records_and_collection_status(store: Store) -> None:
 
     with store.begin() as conn:
         scan_id = scans.start(conn, "scan", accounts=[ACCOUNT], regions=["us-east-1"], now=T0)
-        scans.unit_failed(conn, CollectionError(ACCOUNT, "us-east-1", SG, "AccessDenied", "no"), scan_id=scan_id, now=T0)
+        scans.unit_failed(
+            conn, CollectionError(ACCOUNT, "us-east-1", SG, "AccessDenied", "no"), scan_id=scan_id, now=T0
+        )
         scans.finish(conn, scan_id, status="partial", counts={"discovered": 0}, api_calls={"ec2": 3}, now=T0)
     with store.connect() as conn:
         run = scans.get(conn)
         assert run is not None and (run.status, run.api_calls) == ("partial", {"ec2": 3})
         assert [e.code for e in scans.failing_units(conn)] == ["AccessDenied"]
     with store.begin() as conn:
-        scans.unit_succeeded(conn, account_id=ACCOUNT, region="us-east-1", resource_type=SG, scan_id=scan_id, now=T0)
+        scans.unit_succeeded(
+            conn, account_id=ACCOUNT, region="us-east-1", resource_type=SG, scan_id=scan_id, now=T0
+        )
     with store.connect() as conn:
         assert scans.failing_units(conn) == []
         assert [e.code for e in scans.errors(conn, scan_id)] == ["AccessDenied"]

@@ -46,27 +46,41 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-config_app = typer.Typer(help="Check, show and describe the configuration file (vigil.yaml).", no_args_is_help=True)
+config_app = typer.Typer(
+    help="Check, show and describe the configuration file (vigil.yaml).", no_args_is_help=True
+)
 app.add_typer(config_app, name="config")
 
 # -- shared options ------------------------------------------------------------------------------
 
 DbOpt = Annotated[
     str | None,
-    typer.Option("--db", envvar="VIGIL_DB", help="The store: a SQLite path or a URL (postgresql://user@host/db).",
-                 show_envvar=True),
+    typer.Option(
+        "--db",
+        envvar="VIGIL_DB",
+        help="The store: a SQLite path or a URL (postgresql://user@host/db).",
+        show_envvar=True,
+    ),
 ]
 ConfigOpt = Annotated[
     str | None,
-    typer.Option("--config", envvar="VIGIL_CONFIG", help="Configuration file (default: ./vigil.yaml, then the user "
-                 "config dir).", show_envvar=True),
+    typer.Option(
+        "--config",
+        envvar="VIGIL_CONFIG",
+        help="Configuration file (default: ./vigil.yaml, then the user config dir).",
+        show_envvar=True,
+    ),
 ]
 OutputOpt = Annotated[Format, typer.Option("--output", "-o", help="Output format.")]
-OutPathOpt = Annotated[Path | None, typer.Option("--out", help="Write the output to this file instead of stdout.")]
+OutPathOpt = Annotated[
+    Path | None, typer.Option("--out", help="Write the output to this file instead of stdout.")
+]
 RegionOpt = Annotated[
     str | None, typer.Option("--region", help="The resource's region, when its id is not unique.")
 ]
-TypeOpt = Annotated[str | None, typer.Option("--type", help="The resource's type, when its id is not unique.")]
+TypeOpt = Annotated[
+    str | None, typer.Option("--type", help="The resource's type, when its id is not unique.")
+]
 
 
 def _split(values: Sequence[str] | None) -> list[str]:
@@ -78,7 +92,9 @@ def _tags(values: Sequence[str] | None) -> tuple[tuple[str, str | None], ...]:
     for item in values or ():
         key, sep, value = item.partition("=")
         if not key:
-            raise UsageError(f"--tag {item!r} has no key", hint="write --tag key=value, or --tag key for any value")
+            raise UsageError(
+                f"--tag {item!r} has no key", hint="write --tag key=value, or --tag key for any value"
+            )
         out.append((key, value if sep else None))
     return tuple(out)
 
@@ -127,12 +143,16 @@ def version_callback(value: bool) -> None:
 @app.callback()
 def main_callback(
     version: Annotated[
-        bool, typer.Option("--version", callback=version_callback, is_eager=True, help="Show the version and exit.")
+        bool,
+        typer.Option(
+            "--version", callback=version_callback, is_eager=True, help="Show the version and exit."
+        ),
     ] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log what happens (to stderr).")] = False,
 ) -> None:
     logging.basicConfig(
-        level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s",
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
     for noisy in ("botocore", "urllib3", "boto3", "werkzeug", "moto"):
@@ -175,7 +195,9 @@ def _progress(enabled: bool) -> Progress:
     )
 
 
-def _show_report(report: recorder.ScanReport, fmt: Format, out: Path | None, stats: bool, stats_rows: list[Any]) -> int:
+def _show_report(
+    report: recorder.ScanReport, fmt: Format, out: Path | None, stats: bool, stats_rows: list[Any]
+) -> int:
     if fmt is not Format.table:
         data = views.report_json(report)
         if stats:
@@ -183,8 +205,13 @@ def _show_report(report: recorder.ScanReport, fmt: Format, out: Path | None, sta
                 {"service": s, "calls": c, "retries": r, "errors": e} for s, c, r, e in stats_rows
             ]
         rows = views.summary_rows(report)
-        render(fmt, columns=["resourceType", "recorded", "new", "changed", "deleted", "status"], rows=rows,
-               records=data, out=out)
+        render(
+            fmt,
+            columns=["resourceType", "recorded", "new", "changed", "deleted", "status"],
+            rows=rows,
+            records=data,
+            out=out,
+        )
     else:
         for renderable in views.scan_tables(report, stats_rows if stats else None):
             stdout.print(renderable)
@@ -195,15 +222,24 @@ def _show_report(report: recorder.ScanReport, fmt: Format, out: Path | None, sta
 
 @app.command(epilog=EPILOG)
 def scan(
-    regions: Annotated[list[str] | None, typer.Option("--regions", help="Regions to read (a,b). Default: aws.regions, "
-                                                       "else every region enabled in the account.")] = None,
-    types: Annotated[list[str] | None, typer.Option("--types", help="Only these resource types (a,b).")] = None,
+    regions: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--regions",
+            help="Regions to read (a,b). Default: aws.regions, else every region enabled in the account.",
+        ),
+    ] = None,
+    types: Annotated[
+        list[str] | None, typer.Option("--types", help="Only these resource types (a,b).")
+    ] = None,
     profile: Annotated[str | None, typer.Option("--profile", help="AWS profile to use.")] = None,
     role_arn: Annotated[str | None, typer.Option("--role-arn", help="Role to assume before reading.")] = None,
-    external_id: Annotated[str | None, typer.Option("--external-id", help="External id for --role-arn "
-                                                    "(or env:NAME).")] = None,
-    endpoint_url: Annotated[str | None, typer.Option("--endpoint-url", help="Send AWS calls to this endpoint "
-                                                     "(an emulator).")] = None,
+    external_id: Annotated[
+        str | None, typer.Option("--external-id", help="External id for --role-arn (or env:NAME).")
+    ] = None,
+    endpoint_url: Annotated[
+        str | None, typer.Option("--endpoint-url", help="Send AWS calls to this endpoint (an emulator).")
+    ] = None,
     concurrency: Annotated[int | None, typer.Option("--concurrency", help="Collections at once.")] = None,
     stats: Annotated[bool, typer.Option("--stats", help="Show API calls per service.")] = False,
     output: OutputOpt = Format.table,
@@ -231,7 +267,9 @@ def scan(
             "endpoint_url": endpoint_url,
             "concurrency": concurrency,
         }
-        with engine.context(config, db=db, aws=overrides, recorder_settings={"resource_types": _split(types)}) as ctx:
+        with engine.context(
+            config, db=db, aws=overrides, recorder_settings={"resource_types": _split(types)}
+        ) as ctx:
             show_bars = not quiet and output is Format.table and stderr.is_terminal
             with _progress(show_bars) as progress:
                 report = engine.scan(ctx, listener=_Bars(progress))
@@ -244,8 +282,12 @@ def scan(
 def rerecord(
     resource_type: Annotated[str, typer.Argument(help="Resource type, e.g. AWS::EC2::SecurityGroup.")],
     refs: Annotated[list[str], typer.Argument(help="Ids, names or ARNs to re-record.")],
-    region: Annotated[str | None, typer.Option("--region", help="Region of the resources (default: every "
-                                               "region where the type is recorded).")] = None,
+    region: Annotated[
+        str | None,
+        typer.Option(
+            "--region", help="Region of the resources (default: every region where the type is recorded)."
+        ),
+    ] = None,
     output: OutputOpt = Format.table,
     out: OutPathOpt = None,
     db: DbOpt = None,
@@ -271,23 +313,51 @@ def rerecord(
 
 def _ci_row(ci: ConfigurationItem) -> list[Any]:
     tags = ", ".join(f"{k}={v}" for k, v in sorted(ci.tags.items()) if k != "Name")
-    return [ci.resourceType, ci.resourceId, ci.resourceName or "", ci.awsRegion, ci.accountId,
-            ci.configurationItemStatus, ci.configurationItemCaptureTime, tags]
+    return [
+        ci.resourceType,
+        ci.resourceId,
+        ci.resourceName or "",
+        ci.awsRegion,
+        ci.accountId,
+        ci.configurationItemStatus,
+        ci.configurationItemCaptureTime,
+        tags,
+    ]
 
 
-CI_COLUMNS = ["resourceType", "resourceId", "resourceName", "awsRegion", "accountId", "configurationItemStatus",
-              "configurationItemCaptureTime", "tags"]
+CI_COLUMNS = [
+    "resourceType",
+    "resourceId",
+    "resourceName",
+    "awsRegion",
+    "accountId",
+    "configurationItemStatus",
+    "configurationItemCaptureTime",
+    "tags",
+]
 
 
 @app.command(epilog=EPILOG)
 def resources(
-    type_: Annotated[list[str] | None, typer.Option("--type", help="Only this type (repeatable; a,b).")] = None,
-    tag: Annotated[list[str] | None, typer.Option("--tag", help="Only with this tag: key=value, or key for any "
-                                                  "value (repeatable: all must match).")] = None,
-    region: Annotated[list[str] | None, typer.Option("--region", help="Only in this region (repeatable).")] = None,
-    account: Annotated[list[str] | None, typer.Option("--account", help="Only in this account (repeatable).")] = None,
+    type_: Annotated[
+        list[str] | None, typer.Option("--type", help="Only this type (repeatable; a,b).")
+    ] = None,
+    tag: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--tag", help="Only with this tag: key=value, or key for any value (repeatable: all must match)."
+        ),
+    ] = None,
+    region: Annotated[
+        list[str] | None, typer.Option("--region", help="Only in this region (repeatable).")
+    ] = None,
+    account: Annotated[
+        list[str] | None, typer.Option("--account", help="Only in this account (repeatable).")
+    ] = None,
     deleted: Annotated[bool, typer.Option("--deleted", help="Include deleted resources.")] = False,
-    list_types: Annotated[bool, typer.Option("--types", help="List the resource types Vigil records, and exit.")] = False,
+    list_types: Annotated[
+        bool, typer.Option("--types", help="List the resource types Vigil records, and exit.")
+    ] = False,
     output: OutputOpt = Format.table,
     out: OutPathOpt = None,
     db: DbOpt = None,
@@ -300,16 +370,30 @@ def resources(
 
     def body() -> int:
         if list_types:
-            rows = [[t.name, t.service, t.scope, sum(len(e.names) for e in t.events)] for t in RESOURCE_TYPES.values()]
-            render(output, columns=["resourceType", "service", "scope", "changeEvents"], rows=rows,
-                   records=[dict(zip(["resourceType", "service", "scope", "changeEvents"], r, strict=True)) for r in rows],
-                   title="Recorded resource types", out=out)
+            rows = [
+                [t.name, t.service, t.scope, sum(len(e.names) for e in t.events)]
+                for t in RESOURCE_TYPES.values()
+            ]
+            render(
+                output,
+                columns=["resourceType", "service", "scope", "changeEvents"],
+                rows=rows,
+                records=[
+                    dict(zip(["resourceType", "service", "scope", "changeEvents"], r, strict=True))
+                    for r in rows
+                ],
+                title="Recorded resource types",
+                out=out,
+            )
             return EXIT_OK
         types = _split(type_)
         for name in types:
             _check_type(name)
         filters = inventory.Filters(
-            types=tuple(types), regions=tuple(_split(region)), accounts=tuple(_split(account)), tags=_tags(tag),
+            types=tuple(types),
+            regions=tuple(_split(region)),
+            accounts=tuple(_split(account)),
+            tags=_tags(tag),
             include_deleted=deleted,
         )
         with engine.context(config, db=db) as ctx, ctx.store.connect() as conn:
@@ -317,8 +401,14 @@ def resources(
         if output is Format.table and not cis:
             stderr.print("No resources match. Record some with `vigil scan` (or try `vigil demo`).")
             return EXIT_OK
-        render(output, columns=CI_COLUMNS, rows=[_ci_row(ci) for ci in cis], records=[ci.to_dict() for ci in cis],
-               title=f"{len(cis)} resources", out=out)
+        render(
+            output,
+            columns=CI_COLUMNS,
+            rows=[_ci_row(ci) for ci in cis],
+            records=[ci.to_dict() for ci in cis],
+            title=f"{len(cis)} resources",
+            out=out,
+        )
         return EXIT_OK
 
     _run(body)
@@ -329,8 +419,12 @@ def show(
     ref: Annotated[str, typer.Argument(help="Resource id, ARN or name.")],
     region: RegionOpt = None,
     type_: TypeOpt = None,
-    output: Annotated[Format, typer.Option("--output", "-o", help="Output format (table shows a summary and the "
-                                           "configuration as JSON).")] = Format.table,
+    output: Annotated[
+        Format,
+        typer.Option(
+            "--output", "-o", help="Output format (table shows a summary and the configuration as JSON)."
+        ),
+    ] = Format.table,
     out: OutPathOpt = None,
     db: DbOpt = None,
     config: ConfigOpt = None,
@@ -346,11 +440,20 @@ def show(
             rows = [[k, v] for k, v in zip(CI_COLUMNS, _ci_row(ci), strict=True)]
             rows.insert(3, ["arn", ci.arn or ""])
             stdout.print(table(f"{ci.resourceType} {ci.resourceId}", ["field", "value"], rows))
-            rel_rows = [[r.relationshipName, r.resourceType, r.resourceId, r.resourceName or ""] for r in ci.relationships]
+            rel_rows = [
+                [r.relationshipName, r.resourceType, r.resourceId, r.resourceName or ""]
+                for r in ci.relationships
+            ]
             if rel_rows:
                 stdout.print(table("Relationships", ["relationship", "type", "id", "name"], rel_rows))
-            stdout.print_json(to_json({"configuration": ci.configuration,
-                                       "supplementaryConfiguration": ci.supplementaryConfiguration}))
+            stdout.print_json(
+                to_json(
+                    {
+                        "configuration": ci.configuration,
+                        "supplementaryConfiguration": ci.supplementaryConfiguration,
+                    }
+                )
+            )
         else:
             render(output, columns=CI_COLUMNS, rows=[_ci_row(ci)], records=ci.to_dict(), out=out)
         return EXIT_OK
@@ -361,8 +464,12 @@ def show(
 @app.command(epilog=EPILOG)
 def history(
     ref: Annotated[str, typer.Argument(help="Resource id, ARN or name.")],
-    show_diff: Annotated[bool, typer.Option("--diff", help="Show the field-level difference between consecutive "
-                                            "configuration items.")] = False,
+    show_diff: Annotated[
+        bool,
+        typer.Option(
+            "--diff", help="Show the field-level difference between consecutive configuration items."
+        ),
+    ] = False,
     limit: Annotated[int | None, typer.Option("--limit", help="Only the newest N items.")] = None,
     region: RegionOpt = None,
     type_: TypeOpt = None,
@@ -388,21 +495,45 @@ def history(
                 {**ci.to_dict(), **({"configurationItemDiff": d} if show_diff else {})}
                 for ci, d in zip(items, diffs, strict=True)
             ]
-            rows = [[ci.configurationItemCaptureTime, ci.configurationItemStatus, ci.configurationStateId,
-                     len(d["changedProperties"])] for ci, d in zip(items, diffs, strict=True)]
-            render(output, columns=["captureTime", "status", "stateId", "changedProperties"], rows=rows,
-                   records=records, out=out)
+            rows = [
+                [
+                    ci.configurationItemCaptureTime,
+                    ci.configurationItemStatus,
+                    ci.configurationStateId,
+                    len(d["changedProperties"]),
+                ]
+                for ci, d in zip(items, diffs, strict=True)
+            ]
+            render(
+                output,
+                columns=["captureTime", "status", "stateId", "changedProperties"],
+                rows=rows,
+                records=records,
+                out=out,
+            )
             return EXIT_OK
-        rows = [[ci.configurationItemCaptureTime, ci.configurationItemStatus, ci.configurationStateId,
-                 len(d["changedProperties"]) if i else "-"] for i, (ci, d) in enumerate(zip(items, diffs, strict=True))]
+        rows = [
+            [
+                ci.configurationItemCaptureTime,
+                ci.configurationItemStatus,
+                ci.configurationStateId,
+                len(d["changedProperties"]) if i else "-",
+            ]
+            for i, (ci, d) in enumerate(zip(items, diffs, strict=True))
+        ]
         title = f"History of {found.key.resourceType} {found.key.resourceId} ({found.key.awsRegion})"
         stdout.print(table(title, ["captured", "status", "state id", "changes"], rows))
         if show_diff:
             for i in range(1, len(items)):
                 d = diffs[i]
-                stdout.print(table(
-                    f"{items[i - 1].configurationItemCaptureTime} → {items[i].configurationItemCaptureTime} "
-                    f"({d['changeType']})", ["property", "change", "before", "after"], views.diff_rows(d)))
+                stdout.print(
+                    table(
+                        f"{items[i - 1].configurationItemCaptureTime} → {items[i].configurationItemCaptureTime} "
+                        f"({d['changeType']})",
+                        ["property", "change", "before", "after"],
+                        views.diff_rows(d),
+                    )
+                )
         return EXIT_OK
 
     _run(body)
@@ -414,7 +545,9 @@ def graph(
     depth: Annotated[int, typer.Option("--depth", min=1, max=6, help="How many hops to follow.")] = 1,
     region: RegionOpt = None,
     type_: TypeOpt = None,
-    output: Annotated[str, typer.Option("--output", "-o", help="table, json, csv or dot (Graphviz).")] = "table",
+    output: Annotated[
+        str, typer.Option("--output", "-o", help="table, json, csv or dot (Graphviz).")
+    ] = "table",
     out: OutPathOpt = None,
     db: DbOpt = None,
     config: ConfigOpt = None,
@@ -446,17 +579,26 @@ def graph(
             lines.append("}")
             emit("\n".join(lines), out)
             return EXIT_OK
-        rows = [[e.source.resourceType, e.source.resourceId, e.name, e.target.resourceType, e.target.resourceId]
-                for e in g.edges]
+        rows = [
+            [e.source.resourceType, e.source.resourceId, e.name, e.target.resourceType, e.target.resourceId]
+            for e in g.edges
+        ]
         if output in ("json", "csv"):
             records = {
                 "root": g.root._asdict(),
                 "nodes": [{**k._asdict(), "resourceName": g.names.get(k), "depth": d} for k, d in nodes],
-                "edges": [{"source": e.source._asdict(), "target": e.target._asdict(), "relationshipName": e.name}
-                          for e in g.edges],
+                "edges": [
+                    {"source": e.source._asdict(), "target": e.target._asdict(), "relationshipName": e.name}
+                    for e in g.edges
+                ],
             }
-            render(Format(output), columns=["sourceType", "sourceId", "relationship", "targetType", "targetId"],
-                   rows=rows, records=records, out=out)
+            render(
+                Format(output),
+                columns=["sourceType", "sourceId", "relationship", "targetType", "targetId"],
+                rows=rows,
+                records=records,
+                out=out,
+            )
             return EXIT_OK
         for renderable in views.graph_tables(g, depth):
             stdout.print(renderable)
@@ -479,17 +621,40 @@ def scans(
         with engine.context(config, db=db) as ctx, ctx.store.connect() as conn:
             runs = scan_store.recent(conn, limit)
             failing = scan_store.failing_units(conn)
-        rows = [[r.id, r.kind, r.started_at.isoformat(timespec="seconds"), r.status, ",".join(r.regions),
-                 r.counts.get("discovered", 0), r.counts.get("changed", 0), r.counts.get("deleted", 0),
-                 sum(r.api_calls.values())] for r in runs]
+        rows = [
+            [
+                r.id,
+                r.kind,
+                r.started_at.isoformat(timespec="seconds"),
+                r.status,
+                ",".join(r.regions),
+                r.counts.get("discovered", 0),
+                r.counts.get("changed", 0),
+                r.counts.get("deleted", 0),
+                sum(r.api_calls.values()),
+            ]
+            for r in runs
+        ]
         columns = ["id", "kind", "started", "status", "regions", "new", "changed", "deleted", "apiCalls"]
-        render(output, columns=columns, rows=rows,
-               records={"scans": [dict(zip(columns, row, strict=True)) for row in rows],
-                        "failingUnits": [e.__dict__ for e in failing]},
-               title="Recent scans", out=out)
+        render(
+            output,
+            columns=columns,
+            rows=rows,
+            records={
+                "scans": [dict(zip(columns, row, strict=True)) for row in rows],
+                "failingUnits": [e.__dict__ for e in failing],
+            },
+            title="Recent scans",
+            out=out,
+        )
         if output is Format.table and failing:
-            stdout.print(table("Currently unreadable (rules will say INSUFFICIENT_DATA)", ["where", "code", "message"],
-                               [[e.where, e.code, e.message[:160]] for e in failing]))
+            stdout.print(
+                table(
+                    "Currently unreadable (rules will say INSUFFICIENT_DATA)",
+                    ["where", "code", "message"],
+                    [[e.where, e.code, e.message[:160]] for e in failing],
+                )
+            )
         return EXIT_OK
 
     _run(body)
@@ -500,7 +665,9 @@ def scans(
 
 @config_app.command("validate")
 def config_validate(
-    path: Annotated[str | None, typer.Argument(help="The file to check (default: the one Vigil would use).")] = None,
+    path: Annotated[
+        str | None, typer.Argument(help="The file to check (default: the one Vigil would use).")
+    ] = None,
 ) -> None:
     """Check the configuration file and VIGIL_* variables; report every problem with file:line."""
 
@@ -544,11 +711,22 @@ def config_show(
 
 @app.command(epilog=EPILOG)
 def demo(
-    db: Annotated[str, typer.Option("--db", help="Where the demo's store goes (recreated each run).")] = ".vigil/demo.db",
-    regions: Annotated[str, typer.Option("--regions", help="Regions of the sample estate.")] = "us-east-1,eu-west-1",
-    scale: Annotated[int, typer.Option("--scale", min=1, max=50, help="Scale factor N of the sample estate.")] = 1,
-    keep_running: Annotated[bool, typer.Option("--keep-running", help="Keep the emulator running afterwards, to "
-                                               "point your own `vigil scan` at it.")] = False,
+    db: Annotated[
+        str, typer.Option("--db", help="Where the demo's store goes (recreated each run).")
+    ] = ".vigil/demo.db",
+    regions: Annotated[
+        str, typer.Option("--regions", help="Regions of the sample estate.")
+    ] = "us-east-1,eu-west-1",
+    scale: Annotated[
+        int, typer.Option("--scale", min=1, max=50, help="Scale factor N of the sample estate.")
+    ] = 1,
+    keep_running: Annotated[
+        bool,
+        typer.Option(
+            "--keep-running",
+            help="Keep the emulator running afterwards, to point your own `vigil scan` at it.",
+        ),
+    ] = False,
 ) -> None:
     """Run the whole story on a built-in AWS emulator: no account, no credentials, about a minute.
 

@@ -47,10 +47,11 @@ def strip_paths(document: Any, paths: Iterable[str]) -> Any:
 def _split(path: str) -> list[str]:
     parts: list[str] = []
     for piece in path.split("."):
-        if piece.endswith("[*]"):
-            parts.extend([piece[:-3], "[*]"])
-        else:
-            parts.append(piece)
+        stars = 0
+        while piece.endswith("[*]"):
+            piece, stars = piece[:-3], stars + 1
+        parts.append(piece)
+        parts.extend(["[*]"] * stars)
     return [p for p in parts if p]
 
 
@@ -75,7 +76,8 @@ def _hashed_view(ci: ConfigurationItem) -> dict[str, Any]:
         "supplementaryConfiguration": ci.supplementaryConfiguration,
         "tags": dict(ci.tags),
         "relationships": sorted(
-            (r.relationshipName, r.resourceType, r.resourceId or "", r.resourceName or "") for r in ci.relationships
+            (r.relationshipName, r.resourceType, r.resourceId or "", r.resourceName or "")
+            for r in ci.relationships
         ),
         "resourceName": ci.resourceName,
         "arn": ci.arn,
@@ -137,7 +139,11 @@ def _list_diff(old: list[Any], new: list[Any], path: str, out: dict[str, dict[st
         else:
             sub = f"{path}.{index}"
             if sub in out:  # same index removed and added: one UPDATE, as AWS prints a replaced element
-                out[sub] = {"previousValue": out[sub]["previousValue"], "updatedValue": item, "changeType": UPDATE}
+                out[sub] = {
+                    "previousValue": out[sub]["previousValue"],
+                    "updatedValue": item,
+                    "changeType": UPDATE,
+                }
             else:
                 out[sub] = {"previousValue": None, "updatedValue": item, "changeType": CREATE}
 

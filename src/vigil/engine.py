@@ -70,7 +70,9 @@ def context(
         data = {
             "db": current.db,
             "aws": {name: getattr(current.aws, name) for name in type(current.aws).model_fields} | updates,
-            "recorder": {name: getattr(current.recorder, name) for name in type(current.recorder).model_fields}
+            "recorder": {
+                name: getattr(current.recorder, name) for name in type(current.recorder).model_fields
+            }
             | rec_updates,
         }
         try:

@@ -40,7 +40,7 @@ def iso_ms(moment: datetime) -> str:
 def parse_time(text: str) -> datetime:
     """Read an ISO-8601 timestamp (``Z`` or offset) as an aware UTC datetime."""
     moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 class ResourceKey(NamedTuple):
@@ -163,7 +163,9 @@ class ConfigurationItem:
             configurationItemCaptureTime=data.get("configurationItemCaptureTime", ""),
             configurationItemStatus=data.get("configurationItemStatus", OK),
             configurationStateId=str(data.get("configurationStateId", data.get("configurationStateID", ""))),
-            configurationItemMD5Hash=data.get("configurationItemMD5Hash", data.get("configurationStateMd5Hash", ""))
+            configurationItemMD5Hash=data.get(
+                "configurationItemMD5Hash", data.get("configurationStateMd5Hash", "")
+            )
             or "",
             availabilityZone=data.get("availabilityZone") or NOT_APPLICABLE_AZ,
             resourceCreationTime=data.get("resourceCreationTime"),

@@ -39,11 +39,18 @@ def to_csv(columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(columns)
     for row in rows:
-        writer.writerow(["" if v is None else (orjson.dumps(v).decode() if isinstance(v, dict | list) else v) for v in row])
+        writer.writerow(
+            [
+                "" if v is None else (orjson.dumps(v).decode() if isinstance(v, dict | list) else v)
+                for v in row
+            ]
+        )
     return buffer.getvalue()
 
 
-def table(title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any]], *, caption: str | None = None) -> Table:
+def table(
+    title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any]], *, caption: str | None = None
+) -> Table:
     t = Table(title=title, caption=caption, header_style="bold", title_justify="left", caption_justify="left")
     for column in columns:
         t.add_column(column, overflow="fold")

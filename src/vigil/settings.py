@@ -81,7 +81,9 @@ class Secret:
         return hash(self._raw)
 
     @classmethod
-    def __get_pydantic_core_schema__(cls, source: Any, handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:
+    def __get_pydantic_core_schema__(
+        cls, source: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
         from_str = core_schema.no_info_after_validator_function(cls, core_schema.str_schema(min_length=1))
         return core_schema.json_or_python_schema(
             json_schema=from_str,
@@ -91,7 +93,11 @@ class Secret:
 
     @classmethod
     def __get_pydantic_json_schema__(cls, schema: Any, handler: Any) -> dict[str, Any]:
-        return {"type": "string", "minLength": 1, "description": "a secret, or env:NAME to read it from the environment"}
+        return {
+            "type": "string",
+            "minLength": 1,
+            "description": "a secret, or env:NAME to read it from the environment",
+        }
 
 
 class _Section(BaseModel):
@@ -117,7 +123,9 @@ class AwsSettings(_Section):
         None,
         description="Send every AWS call to this endpoint (an emulator). boto3's own AWS_ENDPOINT_URL also works.",
     )
-    max_attempts: int = Field(10, ge=1, le=30, description="Attempts per call, with adaptive retry on throttling.")
+    max_attempts: int = Field(
+        10, ge=1, le=30, description="Attempts per call, with adaptive retry on throttling."
+    )
     concurrency: int = Field(
         8, ge=1, le=64, description="Collections (region × resource type) running at once."
     )
@@ -179,7 +187,9 @@ def find_config_file(explicit: str | os.PathLike[str] | None, environ: Mapping[s
     if environ.get("VIGIL_CONFIG"):
         path = Path(environ["VIGIL_CONFIG"])
         if not path.is_file():
-            raise UsageError(f"VIGIL_CONFIG names {path}, which does not exist", hint="unset it or fix the path")
+            raise UsageError(
+                f"VIGIL_CONFIG names {path}, which does not exist", hint="unset it or fix the path"
+            )
         return path
     local = Path(CONFIG_FILE_NAME)
     if local.is_file():
@@ -193,7 +203,9 @@ def find_config_file(explicit: str | os.PathLike[str] | None, environ: Mapping[s
 Lines = dict[tuple[str | int, ...], int]
 
 
-def _compose(node: yaml.Node, path: tuple[str | int, ...], lines: Lines, problems: list[Problem], src: str) -> Any:
+def _compose(
+    node: yaml.Node, path: tuple[str | int, ...], lines: Lines, problems: list[Problem], src: str
+) -> Any:
     """YAML node → Python value, remembering the line of every key and item."""
     lines[path] = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
@@ -212,28 +224,36 @@ def _compose(node: yaml.Node, path: tuple[str | int, ...], lines: Lines, problem
     return yaml.safe_load(yaml.serialize(node))
 
 
-def read_yaml(path: Path) -> tuple[dict[str, Any], Lines]:
-    """Parse a YAML mapping, keeping a line number for every path in it."""
+def read_yaml(path: Path) -> tuple[dict[str, Any], Lines, list[Problem]]:
+    """Parse a YAML mapping, keeping a line number for every path in it.
+
+    Returns the data, the lines, and problems found while reading (duplicate keys) that do not stop
+    validation, so they are reported together with the others."""
     src = str(path)
     try:
         text = path.read_text(encoding="utf-8")
         node = yaml.compose(text)
     except OSError as exc:
-        raise UsageError(f"cannot read {src}: {exc.strerror}", hint="check the path and its permissions") from exc
+        raise UsageError(
+            f"cannot read {src}: {exc.strerror}", hint="check the path and its permissions"
+        ) from exc
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         where = f"{src}:{mark.line + 1}" if mark else src
-        raise ConfigError([Problem(where, f"not valid YAML: {exc.problem}", "check indentation and quoting")]) from exc
+        raise ConfigError(
+            [Problem(where, f"not valid YAML: {exc.problem}", "check indentation and quoting")]
+        ) from exc
     if node is None:
-        return {}, {}
+        return {}, {}, []
     lines: Lines = {}
     problems: list[Problem] = []
     data = _compose(node, (), lines, problems, src)
     if not isinstance(data, dict):
-        problems.append(Problem(f"{src}:1", "the file must be a mapping of settings", "see `vigil config schema`"))
-    if problems:
+        problems.append(
+            Problem(f"{src}:1", "the file must be a mapping of settings", "see `vigil config schema`")
+        )
         raise ConfigError(problems)
-    return data, lines
+    return data, lines, problems
 
 
 # ---------------------------------------------------------------------------------------------
@@ -278,7 +298,9 @@ def env_overrides(environ: Mapping[str, str]) -> tuple[dict[str, Any], dict[tupl
         try:
             node[path[-1]] = _env_value(environ[name], annotation)
         except orjson.JSONDecodeError as exc:
-            raise ConfigError([Problem(f"environment {name}", f"not a JSON list: {exc}", "use a,b,c")]) from exc
+            raise ConfigError(
+                [Problem(f"environment {name}", f"not a JSON list: {exc}", "use a,b,c")]
+            ) from exc
         sources[path] = name
     return data, sources
 
@@ -288,6 +310,8 @@ def _merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
     for key, value in over.items():
         if isinstance(value, Mapping) and isinstance(out.get(key), dict):
             out[key] = _merge(out[key], value)
+        elif isinstance(value, Mapping) and key in out:
+            continue  # the file's section is not a mapping: keep it, so validation reports it
         else:
             out[key] = value
     return out
@@ -307,7 +331,9 @@ class LoadedSettings(BaseModel):
     env_sources: dict[tuple[str, ...], str] = Field(default_factory=dict)
 
 
-def _where(loc: tuple[str | int, ...], src: str, lines: Lines, env_sources: Mapping[tuple[str, ...], str]) -> str:
+def _where(
+    loc: tuple[str | int, ...], src: str, lines: Lines, env_sources: Mapping[tuple[str, ...], str]
+) -> str:
     key = tuple(str(p) for p in loc)
     for n in range(len(key), 0, -1):
         if key[:n] in env_sources:
@@ -335,7 +361,7 @@ def load_settings(
     """Find, read, overlay and validate the settings. Raises ConfigError listing every problem."""
     environ = os.environ if environ is None else environ
     path = find_config_file(explicit, environ)
-    data, lines = read_yaml(path) if path else ({}, {})
+    data, lines, read_problems = read_yaml(path) if path else ({}, {}, [])
     overrides, env_sources = env_overrides(environ)
     merged = _merge(data, overrides)
     if db:
@@ -344,7 +370,7 @@ def load_settings(
         settings = Settings.model_validate(merged)
     except ValidationError as exc:
         src = str(path) if path else ""
-        problems = [
+        problems = read_problems + [
             Problem(
                 _where(tuple(err["loc"]), src, lines, env_sources),
                 f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}",
@@ -353,6 +379,8 @@ def load_settings(
             for err in exc.errors()
         ]
         raise ConfigError(problems) from exc
+    if read_problems:
+        raise ConfigError(read_problems)
     return LoadedSettings(settings=settings, path=path, env_sources=env_sources)
 
 

@@ -53,8 +53,14 @@ def report_json(report: recorder.ScanReport) -> dict[str, Any]:
             for row in summary_rows(report)
         ],
         "errors": [
-            {"accountId": e.account_id, "region": e.region, "resourceType": e.resource_type,
-             "resourceId": e.resource_id, "code": e.code, "message": e.message}
+            {
+                "accountId": e.account_id,
+                "region": e.region,
+                "resourceType": e.resource_type,
+                "resourceId": e.resource_id,
+                "code": e.code,
+                "message": e.message,
+            }
             for e in report.errors
         ],
     }
@@ -70,8 +76,12 @@ def diff_rows(changes: dict[str, Any]) -> list[list[Any]]:
         return text if len(text) <= 160 else text[:157] + "..."
 
     return [
-        [path, c["changeType"], "" if c["previousValue"] is None else short(c["previousValue"]),
-         "" if c["updatedValue"] is None else short(c["updatedValue"])]
+        [
+            path,
+            c["changeType"],
+            "" if c["previousValue"] is None else short(c["previousValue"]),
+            "" if c["updatedValue"] is None else short(c["updatedValue"]),
+        ]
         for path, c in changes["changedProperties"].items()
     ]
 
@@ -110,8 +120,10 @@ def graph_tables(g: Graph, depth: int) -> list[Table]:
     """The blast radius as two tables: the linked resources by distance, and the edges."""
     root = g.root
     nodes = sorted(g.nodes.items(), key=lambda kv: (kv[1], kv[0].resourceType, kv[0].resourceId))
-    edges = [[e.source.resourceType, e.source.resourceId, e.name, e.target.resourceType, e.target.resourceId]
-             for e in g.edges]
+    edges = [
+        [e.source.resourceType, e.source.resourceId, e.name, e.target.resourceType, e.target.resourceId]
+        for e in g.edges
+    ]
     return [
         table(
             f"Blast radius of {root.resourceType} {root.resourceId} (depth {depth}): {len(g.nodes) - 1} linked resources",

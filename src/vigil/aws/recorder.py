@@ -114,7 +114,9 @@ def plan(account_id: str, regions: Iterable[str], types: Sequence[ResourceType])
     return units
 
 
-def _collect(fx: Fetch, unit: Unit, ids: frozenset[str] | None) -> tuple[Batch | None, CollectionError | None, float]:
+def _collect(
+    fx: Fetch, unit: Unit, ids: frozenset[str] | None
+) -> tuple[Batch | None, CollectionError | None, float]:
     started = time.perf_counter()
     region = unit.region if unit.region != GLOBAL_REGION else fx.home_region
     try:
@@ -122,7 +124,11 @@ def _collect(fx: Fetch, unit: Unit, ids: frozenset[str] | None) -> tuple[Batch |
         return batch, None, time.perf_counter() - started
     except (*AWS_ERRORS, botocore.exceptions.NoCredentialsError, TimeoutError) as exc:
         code, message = error_code(exc)
-        return None, CollectionError(unit.account_id, unit.region, unit.rtype.name, code, message), time.perf_counter() - started
+        return (
+            None,
+            CollectionError(unit.account_id, unit.region, unit.rtype.name, code, message),
+            time.perf_counter() - started,
+        )
     except Exception as exc:  # a bug in a collector: recorded, logged with its traceback, the scan goes on
         log.exception("collector for %s failed", unit.label)
         return (
@@ -165,7 +171,12 @@ def _write(
         outcome.found = len(batch.cis)
         for failure in batch.failures:
             err = CollectionError(
-                unit.account_id, unit.region, unit.rtype.name, failure.code, failure.message, failure.resource_id
+                unit.account_id,
+                unit.region,
+                unit.rtype.name,
+                failure.code,
+                failure.message,
+                failure.resource_id,
             )
             outcome.failures.append(err)
             scans.unit_failed(conn, err, scan_id=scan_id, now=now)
@@ -202,9 +213,10 @@ def scan(
         scan_id = scans.start(conn, "scan", accounts=[account_id], regions=regions, now=datetime.now(UTC))
     report = ScanReport(scan_id, "scan", account_id, regions)
     concurrency = session.settings.concurrency
-    with ThreadPoolExecutor(concurrency, thread_name_prefix="vigil-unit") as pool, ThreadPoolExecutor(
-        concurrency, thread_name_prefix="vigil-detail"
-    ) as details:
+    with (
+        ThreadPoolExecutor(concurrency, thread_name_prefix="vigil-unit") as pool,
+        ThreadPoolExecutor(concurrency, thread_name_prefix="vigil-detail") as details,
+    ):
         fx = Fetch(session, account_id, now=datetime.now(UTC), pool=details)
         futures: dict[Future[tuple[Batch | None, CollectionError | None, float]], Unit] = {
             pool.submit(_collect, fx, unit, None): unit for unit in units
@@ -277,7 +289,11 @@ def rerecord(
     calls_before = session.stats.as_dict()
     with store.begin() as conn:
         scan_id = scans.start(
-            conn, "rerecord", accounts=[account_id], regions=sorted({u.region for u in units}), now=datetime.now(UTC)
+            conn,
+            "rerecord",
+            accounts=[account_id],
+            regions=sorted({u.region for u in units}),
+            now=datetime.now(UTC),
         )
     report = ScanReport(scan_id, "rerecord", account_id, sorted({u.region for u in units}))
     with ThreadPoolExecutor(session.settings.concurrency, thread_name_prefix="vigil-detail") as details:
@@ -286,7 +302,9 @@ def rerecord(
             refs = frozenset(grouped[(unit.rtype.name, unit.region)])
             resolved = _resolve(store, unit, refs)
             batch, error, seconds = _collect(fx, unit, refs | resolved)
-            outcome = _write(store, unit, batch, error, scan_id=scan_id, source="rerecord", scope_ids=resolved)
+            outcome = _write(
+                store, unit, batch, error, scan_id=scan_id, source="rerecord", scope_ids=resolved
+            )
             outcome.seconds = seconds
             report.outcomes.append(outcome)
             listener.done(outcome)
@@ -294,7 +312,11 @@ def rerecord(
     report.api_calls = _calls_since(calls_before, session.stats.as_dict())
     with store.begin() as conn:
         scans.finish(
-            conn, scan_id, status=report.status, counts=report.totals.as_dict(), api_calls=report.api_calls,
+            conn,
+            scan_id,
+            status=report.status,
+            counts=report.totals.as_dict(),
+            api_calls=report.api_calls,
             now=datetime.now(UTC),
         )
     return report
@@ -314,4 +336,3 @@ def _resolve(store: Store, unit: Unit, refs: frozenset[str]) -> frozenset[str]:
 def _recorded_regions(store: Store, account_id: str, resource_type: str) -> list[str]:
     with store.connect() as conn:
         return sorted({r for a, r, t, _ in inventory.counts(conn) if a == account_id and t == resource_type})
-

@@ -42,7 +42,13 @@ DENIED_CODES = frozenset(
     }
 )
 CREDENTIAL_CODES = frozenset(
-    {"InvalidClientTokenId", "SignatureDoesNotMatch", "ExpiredToken", "ExpiredTokenException", "InvalidAccessKeyId"}
+    {
+        "InvalidClientTokenId",
+        "SignatureDoesNotMatch",
+        "ExpiredToken",
+        "ExpiredTokenException",
+        "InvalidAccessKeyId",
+    }
 )
 
 
@@ -174,7 +180,9 @@ class AwsSession:
     def _count(self, client: BaseClient) -> None:
         events = client.meta.events
         events.register("before-call.*.*", lambda **kw: self.stats._bump(self.stats.calls, _service_of(kw)))
-        events.register("before-send.*.*", lambda **kw: self.stats._bump(self.stats.attempts, _service_of(kw)))
+        events.register(
+            "before-send.*.*", lambda **kw: self.stats._bump(self.stats.attempts, _service_of(kw))
+        )
         events.register(
             "after-call-error.*.*", lambda **kw: self.stats._bump(self.stats.errors, _service_of(kw))
         )
@@ -232,7 +240,9 @@ class AwsSession:
                 f"cannot list the account's regions ({err.get('Code')}: {err.get('Message')})",
                 hint="give the regions explicitly with --regions us-east-1,eu-west-1 or aws.regions",
             ) from exc
-        enabled = [r["RegionName"] for r in found if r.get("OptInStatus", "opt-in-not-required") != "not-opted-in"]
+        enabled = [
+            r["RegionName"] for r in found if r.get("OptInStatus", "opt-in-not-required") != "not-opted-in"
+        ]
         return sorted(enabled)
 
 
@@ -246,6 +256,8 @@ def error_code(exc: BaseException) -> tuple[str, str]:
     if isinstance(exc, botocore.exceptions.ConnectTimeoutError | botocore.exceptions.ReadTimeoutError):
         return "Timeout", str(exc)
     if isinstance(exc, ResponseParserError):
-        return "InvalidResponse", "the endpoint did not answer like AWS (an HTTP error page?); is this API supported there?"
+        return (
+            "InvalidResponse",
+            "the endpoint did not answer like AWS (an HTTP error page?); is this API supported there?",
+        )
     return type(exc).__name__, str(exc)
-

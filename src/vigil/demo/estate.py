@@ -32,7 +32,12 @@ AMI = "ami-0abcdef1234567890"
 
 
 def _tags(resource_type: str, **tags: str) -> list[dict[str, Any]]:
-    return [{"ResourceType": resource_type, "Tags": [{"Key": k.replace("_", "-"), "Value": v} for k, v in tags.items()]}]
+    return [
+        {
+            "ResourceType": resource_type,
+            "Tags": [{"Key": k.replace("_", "-"), "Value": v} for k, v in tags.items()],
+        }
+    ]
 
 
 @dataclass
@@ -73,18 +78,23 @@ def _network(ec2: Any, region: str, i: int, out: RegionEstate) -> None:
     owner = OWNERS[i % len(OWNERS)]
     base = f"10.{(i % 250) + 1}"
     vpc = ec2.create_vpc(
-        CidrBlock=f"{base}.0.0/16", TagSpecifications=_tags("vpc", Name=f"{env}-vpc-{i}", env=env, owner=owner)
+        CidrBlock=f"{base}.0.0/16",
+        TagSpecifications=_tags("vpc", Name=f"{env}-vpc-{i}", env=env, owner=owner),
     )["Vpc"]["VpcId"]
     igw = ec2.create_internet_gateway(
         TagSpecifications=_tags("internet-gateway", Name=f"{env}-igw-{i}", env=env)
     )["InternetGateway"]["InternetGatewayId"]
     ec2.attach_internet_gateway(InternetGatewayId=igw, VpcId=vpc)
     public = ec2.create_subnet(
-        VpcId=vpc, CidrBlock=f"{base}.1.0/24", AvailabilityZone=f"{region}a",
+        VpcId=vpc,
+        CidrBlock=f"{base}.1.0/24",
+        AvailabilityZone=f"{region}a",
         TagSpecifications=_tags("subnet", Name=f"{env}-public-{i}", env=env, tier="public"),
     )["Subnet"]["SubnetId"]
     private = ec2.create_subnet(
-        VpcId=vpc, CidrBlock=f"{base}.2.0/24", AvailabilityZone=f"{region}b",
+        VpcId=vpc,
+        CidrBlock=f"{base}.2.0/24",
+        AvailabilityZone=f"{region}b",
         TagSpecifications=_tags("subnet", Name=f"{env}-private-{i}", env=env, tier="private"),
     )["Subnet"]["SubnetId"]
     ec2.modify_subnet_attribute(SubnetId=public, MapPublicIpOnLaunch={"Value": True})
@@ -98,23 +108,37 @@ def _network(ec2: Any, region: str, i: int, out: RegionEstate) -> None:
     )["NetworkAcl"]["NetworkAclId"]
     for number, action, cidr in ((90, "deny", "198.51.100.0/24"), (100, "allow", f"{base}.0.0/16")):
         ec2.create_network_acl_entry(
-            NetworkAclId=acl, RuleNumber=number, Protocol="6", RuleAction=action, Egress=False, CidrBlock=cidr,
+            NetworkAclId=acl,
+            RuleNumber=number,
+            Protocol="6",
+            RuleAction=action,
+            Egress=False,
+            CidrBlock=cidr,
             PortRange={"From": 0, "To": 65535},
         )
     ec2.create_network_acl_entry(
-        NetworkAclId=acl, RuleNumber=100, Protocol="-1", RuleAction="allow", Egress=True, CidrBlock="0.0.0.0/0"
+        NetworkAclId=acl,
+        RuleNumber=100,
+        Protocol="-1",
+        RuleAction="allow",
+        Egress=True,
+        CidrBlock="0.0.0.0/0",
     )
     current = ec2.describe_network_acls(Filters=[{"Name": "association.subnet-id", "Values": [private]}])
     for assoc in current["NetworkAcls"][0]["Associations"]:
         if assoc["SubnetId"] == private:
-            ec2.replace_network_acl_association(AssociationId=assoc["NetworkAclAssociationId"], NetworkAclId=acl)
+            ec2.replace_network_acl_association(
+                AssociationId=assoc["NetworkAclAssociationId"], NetworkAclId=acl
+            )
     if i == 0:
         out.vpc, out.igw, out.public_subnet, out.private_subnet = vpc, igw, public, private
         out.public_route_table, out.private_acl = table, acl
 
     def group(name: str, description: str, rules: list[dict[str, Any]]) -> str:
         gid = ec2.create_security_group(
-            GroupName=f"{name}-{i}", Description=description, VpcId=vpc,
+            GroupName=f"{name}-{i}",
+            Description=description,
+            VpcId=vpc,
             TagSpecifications=_tags("security-group", Name=f"{name}-{i}", env=env, owner=owner),
         )["GroupId"]
         if rules:
@@ -140,10 +164,20 @@ def _network(ec2: Any, region: str, i: int, out: RegionEstate) -> None:
 
     def run(name: str, subnet: str, group_ids: list[str], tokens: str, **extra: Any) -> str:
         return ec2.run_instances(
-            ImageId=AMI, MinCount=1, MaxCount=1, InstanceType="t3.micro", SubnetId=subnet,
-            SecurityGroupIds=group_ids, MetadataOptions={"HttpTokens": tokens, "HttpEndpoint": "enabled"},
-            TagSpecifications=_tags("instance", Name=f"{name}-{i}", env=env, owner=owner,
-                                    data_classification="internal" if name != "app" else "confidential"),
+            ImageId=AMI,
+            MinCount=1,
+            MaxCount=1,
+            InstanceType="t3.micro",
+            SubnetId=subnet,
+            SecurityGroupIds=group_ids,
+            MetadataOptions={"HttpTokens": tokens, "HttpEndpoint": "enabled"},
+            TagSpecifications=_tags(
+                "instance",
+                Name=f"{name}-{i}",
+                env=env,
+                owner=owner,
+                data_classification="internal" if name != "app" else "confidential",
+            ),
             **extra,
         )["Instances"][0]["InstanceId"]
 
@@ -155,22 +189,35 @@ def _network(ec2: Any, region: str, i: int, out: RegionEstate) -> None:
     az_b, az_a = f"{region}b", f"{region}a"
     volumes = {
         "data_encrypted": ec2.create_volume(
-            AvailabilityZone=az_b, Size=100, Encrypted=True, VolumeType="gp3",
-            TagSpecifications=_tags("volume", Name=f"app-data-{i}", env=env, data_classification="confidential"),
+            AvailabilityZone=az_b,
+            Size=100,
+            Encrypted=True,
+            VolumeType="gp3",
+            TagSpecifications=_tags(
+                "volume", Name=f"app-data-{i}", env=env, data_classification="confidential"
+            ),
         )["VolumeId"],
         "scratch_unencrypted": ec2.create_volume(
-            AvailabilityZone=az_a, Size=20, Encrypted=False, VolumeType="gp2",
+            AvailabilityZone=az_a,
+            Size=20,
+            Encrypted=False,
+            VolumeType="gp2",
             TagSpecifications=_tags("volume", Name=f"scratch-{i}", env=env),
         )["VolumeId"],
         "logs_unencrypted": ec2.create_volume(
-            AvailabilityZone=az_a, Size=50, Encrypted=False, VolumeType="gp2",
+            AvailabilityZone=az_a,
+            Size=50,
+            Encrypted=False,
+            VolumeType="gp2",
             TagSpecifications=_tags("volume", Name=f"web-logs-{i}", env=env, data_classification="internal"),
         )["VolumeId"],
     }
     ec2.attach_volume(VolumeId=volumes["data_encrypted"], InstanceId=instances["app"], Device="/dev/sdf")
     ec2.attach_volume(VolumeId=volumes["logs_unencrypted"], InstanceId=instances["web"], Device="/dev/sdg")
     eni = ec2.create_network_interface(
-        SubnetId=private, Groups=[groups["db"]], Description=f"spare interface {i}",
+        SubnetId=private,
+        Groups=[groups["db"]],
+        Description=f"spare interface {i}",
         TagSpecifications=_tags("network-interface", Name=f"spare-eni-{i}", env=env),
     )["NetworkInterface"]["NetworkInterfaceId"]
     if i == 0:
@@ -183,9 +230,9 @@ def _keys(kms: Any, i: int, out: RegionEstate) -> None:
     )["KeyMetadata"]["KeyId"]
     kms.enable_key_rotation(KeyId=rotated)
     kms.create_alias(AliasName=f"alias/app-data-{i}", TargetKeyId=rotated)
-    unrotated = kms.create_key(
-        Description=f"legacy key {i}", Tags=[{"TagKey": "env", "TagValue": "dev"}]
-    )["KeyMetadata"]["KeyId"]
+    unrotated = kms.create_key(Description=f"legacy key {i}", Tags=[{"TagKey": "env", "TagValue": "dev"}])[
+        "KeyMetadata"
+    ]["KeyId"]
     if i == 0:
         out.keys = {"rotated": rotated, "unrotated": unrotated}
 
@@ -200,21 +247,35 @@ def _buckets(s3: Any, account_id: str, region: str, i: int, out: RegionEstate) -
     }
     for role, name in names.items():
         s3.create_bucket(Bucket=name, **location)
-        tags = [{"Key": "owner", "Value": OWNERS[i % len(OWNERS)]},
-                {"Key": "data-classification", "Value": {"public": "public", "data": "confidential"}.get(role, "internal")}]
+        tags = [
+            {"Key": "owner", "Value": OWNERS[i % len(OWNERS)]},
+            {
+                "Key": "data-classification",
+                "Value": {"public": "public", "data": "confidential"}.get(role, "internal"),
+            },
+        ]
         s3.put_bucket_tagging(Bucket=name, Tagging={"TagSet": tags})
         if role != "unencrypted":
             s3.put_bucket_encryption(
                 Bucket=name,
                 ServerSideEncryptionConfiguration={
-                    "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms" if role == "data" else "AES256"}}]
+                    "Rules": [
+                        {
+                            "ApplyServerSideEncryptionByDefault": {
+                                "SSEAlgorithm": "aws:kms" if role == "data" else "AES256"
+                            }
+                        }
+                    ]
                 },
             )
         if role in ("logs", "data"):
             s3.put_public_access_block(
                 Bucket=name,
                 PublicAccessBlockConfiguration={
-                    "BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True, "RestrictPublicBuckets": True,
+                    "BlockPublicAcls": True,
+                    "IgnorePublicAcls": True,
+                    "BlockPublicPolicy": True,
+                    "RestrictPublicBuckets": True,
                 },
             )
             s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
@@ -241,8 +302,13 @@ def _region(client: ClientFactory, account_id: str, region: str, n: int, ebs_def
 
 def _iam(iam: Any, n: int, estate: Estate) -> None:
     iam.update_account_password_policy(
-        MinimumPasswordLength=8, RequireSymbols=False, RequireNumbers=True, RequireUppercaseCharacters=True,
-        RequireLowercaseCharacters=True, AllowUsersToChangePassword=True, MaxPasswordAge=180,
+        MinimumPasswordLength=8,
+        RequireSymbols=False,
+        RequireNumbers=True,
+        RequireUppercaseCharacters=True,
+        RequireLowercaseCharacters=True,
+        AllowUsersToChangePassword=True,
+        MaxPasswordAge=180,
         PasswordReusePrevention=3,
     )
     admin_doc = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
@@ -251,7 +317,9 @@ def _iam(iam: Any, n: int, estate: Estate) -> None:
         "Statement": [{"Effect": "Allow", "Action": ["s3:GetObject", "s3:ListBucket"], "Resource": "*"}],
     }
     estate.policies["admin-everything"] = iam.create_policy(
-        PolicyName="admin-everything", PolicyDocument=json.dumps(admin_doc), Tags=[{"Key": "owner", "Value": "legacy"}]
+        PolicyName="admin-everything",
+        PolicyDocument=json.dumps(admin_doc),
+        Tags=[{"Key": "owner", "Value": "legacy"}],
     )["Policy"]["Arn"]
     estate.policies["s3-read"] = iam.create_policy(
         PolicyName="s3-read", PolicyDocument=json.dumps(read_doc), Description="read objects"
@@ -270,23 +338,35 @@ def _iam(iam: Any, n: int, estate: Estate) -> None:
     iam.add_user_to_group(GroupName="developers", UserName="alice")
     iam.attach_user_policy(UserName="bob", PolicyArn=estate.policies["admin-everything"])
     for name in ("alice", *people[3::2]):
-        serial = iam.create_virtual_mfa_device(VirtualMFADeviceName=f"{name}-mfa")["VirtualMFADevice"]["SerialNumber"]
-        iam.enable_mfa_device(UserName=name, SerialNumber=serial, AuthenticationCode1="123456",
-                              AuthenticationCode2="654321")
+        serial = iam.create_virtual_mfa_device(VirtualMFADeviceName=f"{name}-mfa")["VirtualMFADevice"][
+            "SerialNumber"
+        ]
+        iam.enable_mfa_device(
+            UserName=name, SerialNumber=serial, AuthenticationCode1="123456", AuthenticationCode2="654321"
+        )
     trust = {
         "Version": "2012-10-17",
-        "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}
+        ],
     }
     estate.roles["app"] = iam.create_role(
-        RoleName="app-instance-role", AssumeRolePolicyDocument=json.dumps(trust), Tags=[{"Key": "env", "Value": "prod"}]
+        RoleName="app-instance-role",
+        AssumeRolePolicyDocument=json.dumps(trust),
+        Tags=[{"Key": "env", "Value": "prod"}],
     )["Role"]["RoleName"]
     iam.attach_role_policy(RoleName="app-instance-role", PolicyArn=estate.policies["s3-read"])
     iam.create_instance_profile(InstanceProfileName="app-instance-profile")
     iam.add_role_to_instance_profile(InstanceProfileName="app-instance-profile", RoleName="app-instance-role")
     audit_trust = {
         "Version": "2012-10-17",
-        "Statement": [{"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{estate.account_id}:root"},
-                       "Action": "sts:AssumeRole"}],
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:aws:iam::{estate.account_id}:root"},
+                "Action": "sts:AssumeRole",
+            }
+        ],
     }
     estate.roles["audit"] = iam.create_role(
         RoleName="vigil-audit", AssumeRolePolicyDocument=json.dumps(audit_trust)
@@ -297,15 +377,20 @@ def _trails(client: ClientFactory, estate: Estate) -> None:
     regions = list(estate.regions.values())
     home = regions[0]
     main = client("cloudtrail", home.region).create_trail(
-        Name="org-audit-trail", S3BucketName=home.buckets["logs"], IsMultiRegionTrail=True,
-        EnableLogFileValidation=True, IncludeGlobalServiceEvents=True,
+        Name="org-audit-trail",
+        S3BucketName=home.buckets["logs"],
+        IsMultiRegionTrail=True,
+        EnableLogFileValidation=True,
+        IncludeGlobalServiceEvents=True,
         TagsList=[{"Key": "owner", "Value": "security-team"}],
     )
     client("cloudtrail", home.region).start_logging(Name=main["TrailARN"])
     home.trails["main"] = main["Name"]
     last = regions[-1]
     local = client("cloudtrail", last.region).create_trail(
-        Name="team-local-trail", S3BucketName=last.buckets["logs"], IsMultiRegionTrail=False,
+        Name="team-local-trail",
+        S3BucketName=last.buckets["logs"],
+        IsMultiRegionTrail=False,
         EnableLogFileValidation=False,
     )
     client("cloudtrail", last.region).start_logging(Name=local["TrailARN"])
@@ -350,21 +435,36 @@ def make_mistakes(client: ClientFactory, estate: Estate) -> list[Change]:
     web = first.groups["web"]
     ec2.authorize_security_group_ingress(
         GroupId=web,
-        IpPermissions=[{"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22,
-                        "IpRanges": [{"CidrIp": "0.0.0.0/0", "Description": "temporary debugging"}]}],
+        IpPermissions=[
+            {
+                "IpProtocol": "tcp",
+                "FromPort": 22,
+                "ToPort": 22,
+                "IpRanges": [{"CidrIp": "0.0.0.0/0", "Description": "temporary debugging"}],
+            }
+        ],
     )
     bucket = first.buckets["data"]
     s3.delete_public_access_block(Bucket=bucket)
     policy = {
         "Version": "2012-10-17",
-        "Statement": [{"Sid": "PublicRead", "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
-                       "Resource": f"arn:aws:s3:::{bucket}/*"}],
+        "Statement": [
+            {
+                "Sid": "PublicRead",
+                "Effect": "Allow",
+                "Principal": "*",
+                "Action": "s3:GetObject",
+                "Resource": f"arn:aws:s3:::{bucket}/*",
+            }
+        ],
     }
     s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(policy))
     volume = first.volumes["scratch_unencrypted"]
     ec2.delete_volume(VolumeId=volume)
     return [
         Change("opened SSH (22/tcp) to 0.0.0.0/0", "AWS::EC2::SecurityGroup", web),
-        Change("removed the public access block and added a public-read bucket policy", "AWS::S3::Bucket", bucket),
+        Change(
+            "removed the public access block and added a public-read bucket policy", "AWS::S3::Bucket", bucket
+        ),
         Change("deleted the scratch volume", "AWS::EC2::Volume", volume),
     ]

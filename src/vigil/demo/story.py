@@ -69,8 +69,9 @@ def run_demo(*, db: str, regions: list[str], scale: int, keep_running: bool) -> 
         em.stop()
 
 
-def _story(em: emulator.Emulator, *, db: str, regions: list[str], scale: int, keep_running: bool,
-           started: float) -> int:
+def _story(
+    em: emulator.Emulator, *, db: str, regions: list[str], scale: int, keep_running: bool, started: float
+) -> int:
     _step(2, f"Build a sample estate (scale {scale}, regions {', '.join(regions)})")
     with stdout.status("creating VPCs, instances, buckets, keys, users, trails…"):
         sample = estate.seed(lambda svc, region: boto3.client(svc, region_name=region), regions, scale)
@@ -90,18 +91,32 @@ def _story(em: emulator.Emulator, *, db: str, regions: list[str], scale: int, ke
             stdout.print(renderable)
         with ctx.store.connect() as conn:
             prod_groups = inventory.current(
-                conn, inventory.Filters(types=("AWS::EC2::SecurityGroup",), tags=(("env", "prod"),),
-                                        regions=(first.region,))
+                conn,
+                inventory.Filters(
+                    types=("AWS::EC2::SecurityGroup",), tags=(("env", "prod"),), regions=(first.region,)
+                ),
             )
-        stdout.print(table(
-            f"Security groups tagged env=prod in {first.region}  (vigil resources --type AWS::EC2::SecurityGroup "
-            "--tag env=prod)",
-            ["id", "name", "ingress rules", "open to 0.0.0.0/0"],
-            [[ci.resourceId, ci.resourceName,
-              len(ci.configuration.get("ipPermissions", [])),
-              ", ".join(f"{p.get('fromPort')}/{p.get('ipProtocol')}" for p in ci.configuration.get("ipPermissions", [])
-                        if "0.0.0.0/0" in p.get("ipRanges", [])) or "-"]
-             for ci in prod_groups]))
+        stdout.print(
+            table(
+                f"Security groups tagged env=prod in {first.region}  (vigil resources --type AWS::EC2::SecurityGroup "
+                "--tag env=prod)",
+                ["id", "name", "ingress rules", "open to 0.0.0.0/0"],
+                [
+                    [
+                        ci.resourceId,
+                        ci.resourceName,
+                        len(ci.configuration.get("ipPermissions", [])),
+                        ", ".join(
+                            f"{p.get('fromPort')}/{p.get('ipProtocol')}"
+                            for p in ci.configuration.get("ipPermissions", [])
+                            if "0.0.0.0/0" in p.get("ipRanges", [])
+                        )
+                        or "-",
+                    ]
+                    for ci in prod_groups
+                ],
+            )
+        )
 
         _step(4, "A careless afternoon: three changes made in the account")
         changes = estate.make_mistakes(lambda svc, region: boto3.client(svc, region_name=region), sample)
@@ -119,10 +134,14 @@ def _story(em: emulator.Emulator, *, db: str, regions: list[str], scale: int, ke
                 ref = inventory.find_one(conn, change.resource_id, resource_type=change.resource_type)
                 items = inventory.history(conn, ref.pk)
                 d = diff(items[-2], items[-1])
-                stdout.print(table(
-                    f"{change.resource_type} {change.resource_id}: {items[-2].configurationItemStatus} → "
-                    f"{items[-1].configurationItemStatus} ({d['changeType']})",
-                    views.DIFF_COLUMNS, views.diff_rows(d)))
+                stdout.print(
+                    table(
+                        f"{change.resource_type} {change.resource_id}: {items[-2].configurationItemStatus} → "
+                        f"{items[-1].configurationItemStatus} ({d['changeType']})",
+                        views.DIFF_COLUMNS,
+                        views.diff_rows(d),
+                    )
+                )
             group = inventory.find_one(conn, first.groups["web"], resource_type="AWS::EC2::SecurityGroup")
             blast = inventory.graph(conn, group, 1)
 
@@ -133,19 +152,23 @@ def _story(em: emulator.Emulator, *, db: str, regions: list[str], scale: int, ke
     elapsed = time.perf_counter() - started
     hint = f"--db {db}" if db != ".vigil/demo.db" else "--db .vigil/demo.db"
     stdout.print()
-    stdout.print(Panel(
-        "\n".join([
-            f"vigil resources {hint} --type AWS::EC2::Instance --tag env=prod",
-            f"vigil resources {hint} --output json | jq '.[0]'",
-            f"vigil show {first.groups['web']} {hint}",
-            f"vigil history {first.groups['web']} {hint} --diff",
-            f"vigil graph {first.vpc} {hint} --depth 1 --output dot | dot -Tsvg > vpc.svg",
-            f"vigil scans {hint}",
-            "vigil scan --regions us-east-1 --stats      # your own account, read-only credentials",
-        ]),
-        title=f"Done in {elapsed:.0f}s. Try next",
-        title_align="left",
-    ))
+    stdout.print(
+        Panel(
+            "\n".join(
+                [
+                    f"vigil resources {hint} --type AWS::EC2::Instance --tag env=prod",
+                    f"vigil resources {hint} --output json | jq '.[0]'",
+                    f"vigil show {first.groups['web']} {hint}",
+                    f"vigil history {first.groups['web']} {hint} --diff",
+                    f"vigil graph {first.vpc} {hint} --depth 1 --output dot | dot -Tsvg > vpc.svg",
+                    f"vigil scans {hint}",
+                    "vigil scan --regions us-east-1 --stats      # your own account, read-only credentials",
+                ]
+            ),
+            title=f"Done in {elapsed:.0f}s. Try next",
+            title_align="left",
+        )
+    )
     if keep_running:
         stderr.print(
             f"The emulator keeps running on {em.endpoint}. In another shell:\n"

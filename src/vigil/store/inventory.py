@@ -177,7 +177,9 @@ def _prepare(ci: ConfigurationItem, now: datetime, state_id: int, status: str) -
 
 def _refresh_document(conn: Connection, ci_pk: int, ci: ConfigurationItem) -> dict[str, Any]:
     """The stored CI with the fresh content (volatile fields), keeping its time, status and state id."""
-    stored = conn.execute(select(configuration_items.c.document).where(configuration_items.c.id == ci_pk)).scalar_one()
+    stored = conn.execute(
+        select(configuration_items.c.document).where(configuration_items.c.id == ci_pk)
+    ).scalar_one()
     fresh = ci.to_dict()
     for keep in ("configurationItemCaptureTime", "configurationItemStatus", "configurationStateId"):
         fresh[keep] = stored[keep]
@@ -198,7 +200,9 @@ def _write_new(
     pks: dict[str, int] = {}
     if fresh:
         inserted = conn.execute(
-            insert(resources).returning(resources.c.id, resources.c.resource_id, sort_by_parameter_order=True),
+            insert(resources).returning(
+                resources.c.id, resources.c.resource_id, sort_by_parameter_order=True
+            ),
             [
                 {
                     "account_id": ci.accountId,
@@ -278,7 +282,9 @@ def _write_new(
         resource_updates,
     )
     pk_list = [u["pk"] for u in resource_updates]
-    _replace_edges(conn, pk_list, [(u["pk"], ci) for u, (_, ci, _, _) in zip(resource_updates, items, strict=True)])
+    _replace_edges(
+        conn, pk_list, [(u["pk"], ci) for u, (_, ci, _, _) in zip(resource_updates, items, strict=True)]
+    )
 
 
 def _replace_edges(conn: Connection, pk_list: list[int], pairs: list[tuple[int, ConfigurationItem]]) -> None:
@@ -343,7 +349,9 @@ def _write_deleted(
         )
         updates.append({"pk": row.id, "state_id": state})
         result.deleted += 1
-        result.changed_keys.append(ResourceKey(scope.account_id, scope.region, scope.resource_type, row.resource_id))
+        result.changed_keys.append(
+            ResourceKey(scope.account_id, scope.region, scope.resource_type, row.resource_id)
+        )
     ids = conn.execute(
         insert(configuration_items).returning(configuration_items.c.id, sort_by_parameter_order=True), ci_rows
     ).scalars()
@@ -400,7 +408,9 @@ def _filtered(query: Any, filters: Filters) -> Any:
 def current(conn: Connection, filters: Filters = Filters()) -> list[ConfigurationItem]:
     """The latest CI of every resource matching ``filters``, ordered by type, region, id."""
     query = _filtered(
-        select(configuration_items.c.document).join(resources, resources.c.latest_ci_id == configuration_items.c.id),
+        select(configuration_items.c.document).join(
+            resources, resources.c.latest_ci_id == configuration_items.c.id
+        ),
         filters,
     ).order_by(resources.c.resource_type, resources.c.account_id, resources.c.region, resources.c.resource_id)
     return [ConfigurationItem.from_dict(doc) for doc in conn.execute(query).scalars()]

@@ -20,7 +20,13 @@ from vigil.store.schema import collection_errors, collection_status, scans
 def start(conn: Connection, kind: str, *, accounts: list[str], regions: list[str], now: datetime) -> int:
     result = conn.execute(
         insert(scans).values(
-            kind=kind, started_at=now, status="running", accounts=accounts, regions=regions, counts={}, api_calls={}
+            kind=kind,
+            started_at=now,
+            status="running",
+            accounts=accounts,
+            regions=regions,
+            counts={},
+            api_calls={},
         )
     )
     pk = result.inserted_primary_key
@@ -138,7 +144,9 @@ def recent(conn: Connection, limit: int = 10) -> list[ScanRecord]:
 
 def errors(conn: Connection, scan_id: int) -> list[CollectionError]:
     rows = conn.execute(
-        select(collection_errors).where(collection_errors.c.scan_id == scan_id).order_by(collection_errors.c.id)
+        select(collection_errors)
+        .where(collection_errors.c.scan_id == scan_id)
+        .order_by(collection_errors.c.id)
     )
     return [
         CollectionError(r.account_id, r.region, r.resource_type, r.code, r.message, r.resource_id)

@@ -31,7 +31,11 @@ _LAST_USED = (
     "access_key_2_last_used_region",
     "access_key_2_last_used_service",
 )
-VOLATILE = (*tuple(f"configuration.credentialReport.users[*].{f}" for f in _LAST_USED), "configuration.credentialReport.generatedTime", "configuration.root.passwordLastUsed")
+VOLATILE = (
+    *tuple(f"configuration.credentialReport.users[*].{f}" for f in _LAST_USED),
+    "configuration.credentialReport.generatedTime",
+    "configuration.root.passwordLastUsed",
+)
 
 
 def _iam_facts(fx: Fetch) -> dict[str, Any]:
@@ -43,8 +47,7 @@ def _iam_facts(fx: Fetch) -> dict[str, Any]:
         root_row = next((r for r in rows if r.get("user") == "<root_account>"), None)
         root_serial = f"arn:{fx.partition}:iam::{fx.account_id}:mfa/root-account-mfa-device"
         root_virtual = any(
-            d["SerialNumber"] == root_serial
-            or (d.get("User") or {}).get("Arn", "").endswith(":root")
+            d["SerialNumber"] == root_serial or (d.get("User") or {}).get("Arn", "").endswith(":root")
             for d in virtual_mfa_devices(fx)
         )
         mfa_on = bool(summary.get("AccountMFAEnabled"))

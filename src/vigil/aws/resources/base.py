@@ -105,7 +105,8 @@ class Fetch:
         ``key`` is a JMESPath into each page (``Reservations[].Instances[]``)."""
         frozen = tuple(sorted((k, repr(v)) for k, v in params.items()))
         return self.memo(
-            (service, region, operation, key, frozen), lambda: self._fetch_all(service, region, operation, key, params)
+            (service, region, operation, key, frozen),
+            lambda: self._fetch_all(service, region, operation, key, params),
         )
 
     def _fetch_all(
@@ -226,9 +227,12 @@ def tag_map(tags: Iterable[Mapping[str, Any]] | None) -> dict[str, str]:
     return out
 
 
-def rel(resource_type: str, resource_id: str | None, name: str, resource_name: str | None = None) -> Relationship:
-    return Relationship(resourceType=resource_type, resourceId=resource_id, relationshipName=name,
-                        resourceName=resource_name)
+def rel(
+    resource_type: str, resource_id: str | None, name: str, resource_name: str | None = None
+) -> Relationship:
+    return Relationship(
+        resourceType=resource_type, resourceId=resource_id, relationshipName=name, resourceName=resource_name
+    )
 
 
 def unique(relationships: Iterable[Relationship]) -> tuple[Relationship, ...]:

@@ -136,8 +136,14 @@ def _in_vpc(item: dict[str, Any]) -> list[Relationship]:
 
 
 def _instance_rels(fx: Fetch, region: str, inst: dict[str, Any]) -> list[Relationship]:
-    rels = [rel(NETWORK_INTERFACE, e["NetworkInterfaceId"], "Contains NetworkInterface") for e in inst.get("NetworkInterfaces", [])]
-    rels += [rel(SECURITY_GROUP, g["GroupId"], "Is associated with SecurityGroup") for g in inst.get("SecurityGroups", [])]
+    rels = [
+        rel(NETWORK_INTERFACE, e["NetworkInterfaceId"], "Contains NetworkInterface")
+        for e in inst.get("NetworkInterfaces", [])
+    ]
+    rels += [
+        rel(SECURITY_GROUP, g["GroupId"], "Is associated with SecurityGroup")
+        for g in inst.get("SecurityGroups", [])
+    ]
     rels += [
         rel(VOLUME, bdm["Ebs"]["VolumeId"], "Is attached to Volume")
         for bdm in inst.get("BlockDeviceMappings", [])
@@ -149,7 +155,11 @@ def _instance_rels(fx: Fetch, region: str, inst: dict[str, Any]) -> list[Relatio
 
 
 def _volume_rels(fx: Fetch, region: str, vol: dict[str, Any]) -> list[Relationship]:
-    return [rel(INSTANCE, a["InstanceId"], "Is attached to Instance") for a in vol.get("Attachments", []) if a.get("InstanceId")]
+    return [
+        rel(INSTANCE, a["InstanceId"], "Is attached to Instance")
+        for a in vol.get("Attachments", [])
+        if a.get("InstanceId")
+    ]
 
 
 def _group_rels(fx: Fetch, region: str, group: dict[str, Any]) -> list[Relationship]:
@@ -184,7 +194,9 @@ def _eni_rels(fx: Fetch, region: str, eni: dict[str, Any]) -> list[Relationship]
     instance_id = eni.get("Attachment", {}).get("InstanceId")
     if instance_id:
         rels.append(rel(INSTANCE, instance_id, "Is attached to Instance"))
-    rels += [rel(SECURITY_GROUP, g["GroupId"], "Is associated with SecurityGroup") for g in eni.get("Groups", [])]
+    rels += [
+        rel(SECURITY_GROUP, g["GroupId"], "Is associated with SecurityGroup") for g in eni.get("Groups", [])
+    ]
     if eni.get("SubnetId"):
         rels.append(rel(SUBNET, eni["SubnetId"], "Is contained in Subnet"))
     return rels + _in_vpc(eni)
@@ -242,7 +254,11 @@ def _subnet_rels(fx: Fetch, region: str, subnet: dict[str, Any]) -> list[Relatio
         for e in network_interfaces(fx, region)
         if e.get("SubnetId") == sid
     ]
-    rels += [rel(INSTANCE, i["InstanceId"], "Contains Instance") for i in _live_instances(fx, region) if i.get("SubnetId") == sid]
+    rels += [
+        rel(INSTANCE, i["InstanceId"], "Contains Instance")
+        for i in _live_instances(fx, region)
+        if i.get("SubnetId") == sid
+    ]
     table_id = route_table_of(sid, subnet["VpcId"], route_tables(fx, region))
     if table_id:
         rels.append(rel(ROUTE_TABLE, table_id, "Is associated with RouteTable"))
@@ -266,14 +282,43 @@ def _acl_rels(fx: Fetch, region: str, acl: dict[str, Any]) -> list[Relationship]
 KINDS: dict[str, Ec2Kind] = {
     k.resource_type: k
     for k in (
-        Ec2Kind(INSTANCE, _live_instances, "InstanceId", "instance/{id}", _instance_rels,
-                az_key="Placement.AvailabilityZone", created_key="LaunchTime"),
-        Ec2Kind(VOLUME, volumes, "VolumeId", "volume/{id}", _volume_rels, az_key="AvailabilityZone",
-                created_key="CreateTime"),
-        Ec2Kind(SECURITY_GROUP, security_groups, "GroupId", "security-group/{id}", _group_rels,
-                name_key="GroupName", configuration=_sg_configuration),
-        Ec2Kind(NETWORK_INTERFACE, network_interfaces, "NetworkInterfaceId", "network-interface/{id}", _eni_rels,
-                az_key="AvailabilityZone", tags_key="TagSet", configuration=_eni_configuration),
+        Ec2Kind(
+            INSTANCE,
+            _live_instances,
+            "InstanceId",
+            "instance/{id}",
+            _instance_rels,
+            az_key="Placement.AvailabilityZone",
+            created_key="LaunchTime",
+        ),
+        Ec2Kind(
+            VOLUME,
+            volumes,
+            "VolumeId",
+            "volume/{id}",
+            _volume_rels,
+            az_key="AvailabilityZone",
+            created_key="CreateTime",
+        ),
+        Ec2Kind(
+            SECURITY_GROUP,
+            security_groups,
+            "GroupId",
+            "security-group/{id}",
+            _group_rels,
+            name_key="GroupName",
+            configuration=_sg_configuration,
+        ),
+        Ec2Kind(
+            NETWORK_INTERFACE,
+            network_interfaces,
+            "NetworkInterfaceId",
+            "network-interface/{id}",
+            _eni_rels,
+            az_key="AvailabilityZone",
+            tags_key="TagSet",
+            configuration=_eni_configuration,
+        ),
         Ec2Kind(VPC, vpcs, "VpcId", "vpc/{id}", _vpc_rels),
         Ec2Kind(SUBNET, subnets, "SubnetId", "subnet/{id}", _subnet_rels, az_key="AvailabilityZone"),
         Ec2Kind(INTERNET_GATEWAY, internet_gateways, "InternetGatewayId", "internet-gateway/{id}", _igw_rels),

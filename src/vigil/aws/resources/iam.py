@@ -55,8 +55,11 @@ def authorization_details(fx: Fetch) -> dict[str, list[dict[str, Any]]]:
         # joined in from ListPolicies (one more call), which both have.
         listed = {p["Arn"]: p for p in fx.list("iam", None, "list_policies", "Policies", Scope="Local")}
         out["Policies"] = [
-            {"PolicyName": listed.get(p["Arn"], {}).get("PolicyName"),
-             "PolicyId": listed.get(p["Arn"], {}).get("PolicyId"), **p}
+            {
+                "PolicyName": listed.get(p["Arn"], {}).get("PolicyName"),
+                "PolicyId": listed.get(p["Arn"], {}).get("PolicyId"),
+                **p,
+            }
             for p in out["Policies"]
             if p["Arn"] in listed or p.get("PolicyId")
         ]
@@ -105,7 +108,12 @@ def _policy_rels(fx: Fetch, attached: list[dict[str, Any]]) -> list[Relationship
     """Attached customer-managed policies (AWS-managed ones are not recorded resources)."""
     by_arn = {p["Arn"]: p for p in authorization_details(fx)["Policies"]}
     return [
-        rel(POLICY, by_arn[a["PolicyArn"]]["PolicyId"], "Is attached to CustomerManagedPolicy", a.get("PolicyName"))
+        rel(
+            POLICY,
+            by_arn[a["PolicyArn"]]["PolicyId"],
+            "Is attached to CustomerManagedPolicy",
+            a.get("PolicyName"),
+        )
         for a in attached
         if a.get("PolicyArn") in by_arn
     ]
@@ -115,8 +123,8 @@ def _user_credentials(row: dict[str, Any] | None, mfa_serials: list[str]) -> dic
     row = row or {}
     keys = []
     for slot in (1, 2):
-        if row.get(f"access_key_{slot}_active") is None and row.get(f"access_key_{slot}_last_rotated") is None:
-            continue
+        if not row.get(f"access_key_{slot}_active") and row.get(f"access_key_{slot}_last_rotated") is None:
+            continue  # no key in this slot
         keys.append(
             {
                 "slot": slot,
@@ -141,7 +149,11 @@ def _user_credentials(row: dict[str, Any] | None, mfa_serials: list[str]) -> dic
 
 def collect_users(fx: Fetch, region: str, ids: frozenset[str] | None) -> Batch:
     batch = Batch()
-    users = [u for u in authorization_details(fx)["UserDetailList"] if wanted(ids, u["UserId"], u["UserName"], u["Arn"])]
+    users = [
+        u
+        for u in authorization_details(fx)["UserDetailList"]
+        if wanted(ids, u["UserId"], u["UserName"], u["Arn"])
+    ]
     if not users:
         return batch
     report = {row["user"]: row for row in credential_report(fx)}
@@ -155,7 +167,9 @@ def collect_users(fx: Fetch, region: str, ids: frozenset[str] | None) -> Batch:
         name = user["UserName"]
         rels = _policy_rels(fx, user.get("AttachedManagedPolicies", []))
         rels += [
-            rel(GROUP, groups[g]["GroupId"], "Is attached to Group", g) for g in user.get("GroupList", []) if g in groups
+            rel(GROUP, groups[g]["GroupId"], "Is attached to Group", g)
+            for g in user.get("GroupList", [])
+            if g in groups
         ]
         batch.cis.append(
             make_ci(
@@ -242,4 +256,3 @@ def collect_policies(fx: Fetch, region: str, ids: frozenset[str] | None) -> Batc
 
 def _policy_tags(fx: Fetch, arn: str) -> dict[str, str]:
     return tag_map(fx.client("iam").list_policy_tags(PolicyArn=arn).get("Tags"))
-

@@ -27,7 +27,11 @@ def collect_keys(fx: Fetch, region: str, ids: frozenset[str] | None) -> Batch:
         rotation = fx.optional(lambda: kms.get_key_rotation_status(KeyId=key_id), NO_ROTATION_STATE)
         policy = kms.get_key_policy(KeyId=key_id, PolicyName="default").get("Policy")
         tags = tag_map(fx.list("kms", region, "list_resource_tags", "Tags", KeyId=key_id)) if customer else {}
-        aliases = [a["AliasName"] for a in fx.list("kms", region, "list_aliases", "Aliases") if a.get("TargetKeyId") == key_id]
+        aliases = [
+            a["AliasName"]
+            for a in fx.list("kms", region, "list_aliases", "Aliases")
+            if a.get("TargetKeyId") == key_id
+        ]
         return make_ci(
             fx,
             KEY,

@@ -40,7 +40,10 @@ def upgrade() -> None:
         sa.Column("doc_hash", sa.String(64), nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_resources"),
         sa.UniqueConstraint(
-            "account_id", "region", "resource_type", "resource_id",
+            "account_id",
+            "region",
+            "resource_type",
+            "resource_id",
             name="uq_resources_account_id_region_resource_type_resource_id",
         ),
     )
@@ -61,7 +64,9 @@ def upgrade() -> None:
         sa.Column("document", Document(), nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_configuration_items"),
         sa.ForeignKeyConstraint(
-            ["resource_pk"], ["resources.id"], ondelete="CASCADE",
+            ["resource_pk"],
+            ["resources.id"],
+            ondelete="CASCADE",
             name="fk_configuration_items_resource_pk_resources",
         ),
     )
@@ -77,7 +82,10 @@ def upgrade() -> None:
         sa.Column("value", sa.String(256), nullable=False),
         sa.PrimaryKeyConstraint("resource_pk", "key", name="pk_resource_tags"),
         sa.ForeignKeyConstraint(
-            ["resource_pk"], ["resources.id"], ondelete="CASCADE", name="fk_resource_tags_resource_pk_resources"
+            ["resource_pk"],
+            ["resources.id"],
+            ondelete="CASCADE",
+            name="fk_resource_tags_resource_pk_resources",
         ),
     )
     op.create_index("ix_resource_tags_key_value", "resource_tags", ["key", "value"])
@@ -90,7 +98,10 @@ def upgrade() -> None:
         sa.Column("target_id", sa.String(768)),
         sa.Column("target_name", sa.String(1024)),
         sa.ForeignKeyConstraint(
-            ["resource_pk"], ["resources.id"], ondelete="CASCADE", name="fk_relationships_resource_pk_resources"
+            ["resource_pk"],
+            ["resources.id"],
+            ondelete="CASCADE",
+            name="fk_relationships_resource_pk_resources",
         ),
     )
     op.create_index("ix_relationships_resource_pk", "relationships", ["resource_pk"])
@@ -145,7 +156,12 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     for table in (
-        "collection_errors", "collection_status", "scans", "relationships",
-        "resource_tags", "configuration_items", "resources",
+        "collection_errors",
+        "collection_status",
+        "scans",
+        "relationships",
+        "resource_tags",
+        "configuration_items",
+        "resources",
     ):
         op.drop_table(table)
