@@ -21,7 +21,7 @@ from rich.table import Table
 from vigil.errors import UsageError
 
 stdout = Console(soft_wrap=False)
-stderr = Console(stderr=True)
+stderr = Console(stderr=True, soft_wrap=True)  # messages keep paths on one line
 
 
 class Format(StrEnum):
