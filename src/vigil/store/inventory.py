@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, and_, bindparam, delete, func, insert, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, delete, func, insert, or_, select, update
 
 from vigil.diff import content_hash
 from vigil.errors import NotFoundError
@@ -118,9 +118,9 @@ def record(
         query = query.where(resources.c.resource_id.in_(sorted(scope.ids)))
     existing = {row.resource_id: row for row in conn.execute(query)}
 
-    new_cis: list[tuple[Row[Any] | None, ConfigurationItem, str, str]] = []
+    new_cis: list[tuple[Any, ConfigurationItem, str, str]] = []
     touched: list[dict[str, Any]] = []
-    refreshes: list[tuple[Row[Any], ConfigurationItem, str]] = []
+    refreshes: list[tuple[Any, ConfigurationItem, str]] = []
     seen: set[str] = set()
     for ci in cis:
         if ci.key[:3] != (scope.account_id, scope.region, scope.resource_type):
@@ -188,7 +188,7 @@ def _refresh_document(conn: Connection, ci_pk: int, ci: ConfigurationItem) -> di
 
 def _write_new(
     conn: Connection,
-    items: list[tuple[Row[Any] | None, ConfigurationItem, str, str]],
+    items: list[tuple[Any, ConfigurationItem, str, str]],
     now: datetime,
     scan_id: int | None,
     source: str,
@@ -302,7 +302,7 @@ def _replace_edges(conn: Connection, pk_list: list[int], pairs: list[tuple[int, 
 
 def _write_deleted(
     conn: Connection,
-    gone: list[Row[Any]],
+    gone: list[Any],
     scope: Scope,
     now: datetime,
     scan_id: int | None,
@@ -439,7 +439,7 @@ class ResourceRef:
     deleted: bool
 
 
-def _ref(row: Row[Any]) -> ResourceRef:
+def _ref(row: Any) -> ResourceRef:
     return ResourceRef(
         pk=row.id,
         key=ResourceKey(row.account_id, row.region, row.resource_type, row.resource_id),

@@ -92,6 +92,7 @@ resources = Table(
     UniqueConstraint("account_id", "region", "resource_type", "resource_id"),
     Index(None, "resource_id"),
     Index(None, "arn"),
+    Index(None, "resource_name"),
     Index(None, "resource_type", "region"),
 )
 

@@ -99,7 +99,7 @@ class Fetch:
                 raise
         return future.result()
 
-    def list(self, service: str, region: str | None, operation: str, key: str, **params: Any) -> list[Any]:
+    def items(self, service: str, region: str | None, operation: str, key: str, **params: Any) -> list[Any]:
         """Every item of a (paginated) list/describe call, memoised for the scan.
 
         ``key`` is a JMESPath into each page (``Reservations[].Instances[]``)."""

@@ -34,7 +34,7 @@ VOLATILE = tuple(
 def collect_trails(fx: Fetch, region: str, ids: frozenset[str] | None) -> Batch:
     trails = [
         t
-        for t in fx.list("cloudtrail", region, "describe_trails", "trailList", includeShadowTrails=False)
+        for t in fx.items("cloudtrail", region, "describe_trails", "trailList", includeShadowTrails=False)
         if t.get("HomeRegion", region) == region and wanted(ids, t["Name"], t.get("TrailARN"))
     ]
     client = fx.client("cloudtrail", region)

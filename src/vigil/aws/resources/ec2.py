@@ -29,39 +29,39 @@ NETWORK_ACL = "AWS::EC2::NetworkAcl"
 
 
 def instances(fx: Fetch, region: str) -> list[dict[str, Any]]:
-    return fx.list("ec2", region, "describe_instances", "Reservations[].Instances[]")
+    return fx.items("ec2", region, "describe_instances", "Reservations[].Instances[]")
 
 
 def volumes(fx: Fetch, region: str) -> list[dict[str, Any]]:
-    return fx.list("ec2", region, "describe_volumes", "Volumes")
+    return fx.items("ec2", region, "describe_volumes", "Volumes")
 
 
 def security_groups(fx: Fetch, region: str) -> list[dict[str, Any]]:
-    return fx.list("ec2", region, "describe_security_groups", "SecurityGroups")
+    return fx.items("ec2", region, "describe_security_groups", "SecurityGroups")
 
 
 def network_interfaces(fx: Fetch, region: str) -> list[dict[str, Any]]:
-    return fx.list("ec2", region, "describe_network_interfaces", "NetworkInterfaces")
+    return fx.items("ec2", region, "describe_network_interfaces", "NetworkInterfaces")
 
 
 def vpcs(fx: Fetch, region: str) -> list[dict[str, Any]]:
-    return fx.list("ec2", region, "describe_vpcs", "Vpcs")
+    return fx.items("ec2", region, "describe_vpcs", "Vpcs")
 
 
 def subnets(fx: Fetch, region: str) -> list[dict[str, Any]]:
-    return fx.list("ec2", region, "describe_subnets", "Subnets")
+    return fx.items("ec2", region, "describe_subnets", "Subnets")
 
 
 def internet_gateways(fx: Fetch, region: str) -> list[dict[str, Any]]:
-    return fx.list("ec2", region, "describe_internet_gateways", "InternetGateways")
+    return fx.items("ec2", region, "describe_internet_gateways", "InternetGateways")
 
 
 def route_tables(fx: Fetch, region: str) -> list[dict[str, Any]]:
-    return fx.list("ec2", region, "describe_route_tables", "RouteTables")
+    return fx.items("ec2", region, "describe_route_tables", "RouteTables")
 
 
 def network_acls(fx: Fetch, region: str) -> list[dict[str, Any]]:
-    return fx.list("ec2", region, "describe_network_acls", "NetworkAcls")
+    return fx.items("ec2", region, "describe_network_acls", "NetworkAcls")
 
 
 def _live_instances(fx: Fetch, region: str) -> list[dict[str, Any]]:

@@ -53,7 +53,7 @@ def authorization_details(fx: Fetch) -> dict[str, list[dict[str, Any]]]:
                 out[key].extend(page.get(key, []))
         # AWS's ManagedPolicyDetail carries PolicyName and PolicyId; moto's omits both, so they are
         # joined in from ListPolicies (one more call), which both have.
-        listed = {p["Arn"]: p for p in fx.list("iam", None, "list_policies", "Policies", Scope="Local")}
+        listed = {p["Arn"]: p for p in fx.items("iam", None, "list_policies", "Policies", Scope="Local")}
         out["Policies"] = [
             {
                 "PolicyName": listed.get(p["Arn"], {}).get("PolicyName"),
@@ -101,7 +101,7 @@ def credential_report(fx: Fetch) -> list[dict[str, Any]]:
 
 
 def virtual_mfa_devices(fx: Fetch) -> list[dict[str, Any]]:
-    return fx.list("iam", None, "list_virtual_mfa_devices", "VirtualMFADevices", AssignmentStatus="Assigned")
+    return fx.items("iam", None, "list_virtual_mfa_devices", "VirtualMFADevices", AssignmentStatus="Assigned")
 
 
 def _policy_rels(fx: Fetch, attached: list[dict[str, Any]]) -> list[Relationship]:

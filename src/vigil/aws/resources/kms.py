@@ -17,7 +17,7 @@ NO_ROTATION_STATE = ("KMSInvalidStateException", "UnsupportedOperationException"
 
 
 def collect_keys(fx: Fetch, region: str, ids: frozenset[str] | None) -> Batch:
-    listed = [k for k in fx.list("kms", region, "list_keys", "Keys") if wanted(ids, k["KeyId"], k["KeyArn"])]
+    listed = [k for k in fx.items("kms", region, "list_keys", "Keys") if wanted(ids, k["KeyId"], k["KeyArn"])]
     kms = fx.client("kms", region)
 
     def one(entry: dict[str, Any]) -> ConfigurationItem:
@@ -26,10 +26,12 @@ def collect_keys(fx: Fetch, region: str, ids: frozenset[str] | None) -> Batch:
         customer = meta.get("KeyManager") == "CUSTOMER"
         rotation = fx.optional(lambda: kms.get_key_rotation_status(KeyId=key_id), NO_ROTATION_STATE)
         policy = kms.get_key_policy(KeyId=key_id, PolicyName="default").get("Policy")
-        tags = tag_map(fx.list("kms", region, "list_resource_tags", "Tags", KeyId=key_id)) if customer else {}
+        tags = (
+            tag_map(fx.items("kms", region, "list_resource_tags", "Tags", KeyId=key_id)) if customer else {}
+        )
         aliases = [
             a["AliasName"]
-            for a in fx.list("kms", region, "list_aliases", "Aliases")
+            for a in fx.items("kms", region, "list_aliases", "Aliases")
             if a.get("TargetKeyId") == key_id
         ]
         return make_ci(

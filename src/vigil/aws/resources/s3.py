@@ -9,7 +9,7 @@ keeps its previous CI instead of appearing to lose its policy.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from vigil.aws.resources.base import Batch, Fetch, make_ci, tag_map, to_config, wanted
@@ -43,7 +43,7 @@ SUPPLEMENTARY: dict[str, tuple[str, str | None, tuple[str, ...]]] = {
 
 
 def buckets(fx: Fetch) -> list[dict[str, Any]]:
-    return fx.list("s3", None, "list_buckets", "Buckets")
+    return fx.items("s3", None, "list_buckets", "Buckets")
 
 
 def bucket_region(fx: Fetch, name: str) -> str:
@@ -64,8 +64,7 @@ def _supplementary(fx: Fetch, region: str, name: str) -> dict[str, Any]:
     s3 = fx.client("s3", region)
     out: dict[str, Any] = {}
     for label, (operation, key, absent) in SUPPLEMENTARY.items():
-        call: Callable[[], dict[str, Any]] = lambda op=operation: getattr(s3, op)(Bucket=name)  # noqa: E731
-        response = fx.optional(call, absent)
+        response = fx.optional(partial(getattr(s3, operation), Bucket=name), absent)
         if response is None:
             continue
         value = _strip_metadata(response) if key is None else response.get(key)

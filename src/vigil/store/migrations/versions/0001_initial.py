@@ -49,6 +49,7 @@ def upgrade() -> None:
     )
     op.create_index("ix_resources_resource_id", "resources", ["resource_id"])
     op.create_index("ix_resources_arn", "resources", ["arn"])
+    op.create_index("ix_resources_resource_name", "resources", ["resource_name"])
     op.create_index("ix_resources_resource_type_region", "resources", ["resource_type", "region"])
 
     op.create_table(
