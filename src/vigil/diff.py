@@ -22,6 +22,7 @@ a change there refreshes the current CI in place instead of growing the history.
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -119,33 +120,32 @@ def _walk(old: Any, new: Any, path: str, capitalise: bool, out: dict[str, dict[s
         out[path] = {"previousValue": old, "updatedValue": new, "changeType": UPDATE}
 
 
+def _unmatched(items: list[Any], others: list[Any]) -> list[tuple[int, Any]]:
+    """(index, item) of ``items`` left over once each is paired with an equal item of ``others``."""
+    available = Counter(_canonical(o) for o in others)
+    left = []
+    for index, item in enumerate(items):
+        key = _canonical(item)
+        if available[key]:
+            available[key] -= 1
+        else:
+            left.append((index, item))
+    return left
+
+
 def _list_diff(old: list[Any], new: list[Any], path: str, out: dict[str, dict[str, Any]]) -> None:
-    remaining: dict[bytes, int] = {}
-    for item in new:
-        remaining[_canonical(item)] = remaining.get(_canonical(item), 0) + 1
-    for index, item in enumerate(old):
-        key = _canonical(item)
-        if remaining.get(key):
-            remaining[key] -= 1
+    for index, item in _unmatched(old, new):
+        out[f"{path}.{index}"] = {"previousValue": item, "updatedValue": None, "changeType": DELETE}
+    for index, item in _unmatched(new, old):
+        sub = f"{path}.{index}"
+        if sub in out:  # same index removed and added: one UPDATE, as AWS prints a replaced element
+            out[sub] = {
+                "previousValue": out[sub]["previousValue"],
+                "updatedValue": item,
+                "changeType": UPDATE,
+            }
         else:
-            out[f"{path}.{index}"] = {"previousValue": item, "updatedValue": None, "changeType": DELETE}
-    kept: dict[bytes, int] = {}
-    for item in old:
-        kept[_canonical(item)] = kept.get(_canonical(item), 0) + 1
-    for index, item in enumerate(new):
-        key = _canonical(item)
-        if kept.get(key):
-            kept[key] -= 1
-        else:
-            sub = f"{path}.{index}"
-            if sub in out:  # same index removed and added: one UPDATE, as AWS prints a replaced element
-                out[sub] = {
-                    "previousValue": out[sub]["previousValue"],
-                    "updatedValue": item,
-                    "changeType": UPDATE,
-                }
-            else:
-                out[sub] = {"previousValue": None, "updatedValue": item, "changeType": CREATE}
+            out[sub] = {"previousValue": None, "updatedValue": item, "changeType": CREATE}
 
 
 def diff(old: ConfigurationItem | None, new: ConfigurationItem) -> dict[str, Any]:

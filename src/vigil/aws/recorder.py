@@ -192,39 +192,57 @@ def _write(
     return outcome
 
 
-def scan(
+@dataclass(frozen=True)
+class _Targeted:
+    """For a re-record: what to ask the collector for, and which stored ids the unit covers."""
+
+    refs: frozenset[str]
+    resolved: frozenset[str]
+
+
+def _execute(
     session: AwsSession,
     store: Store,
     *,
-    regions: Sequence[str] | None = None,
-    types: Sequence[str] = (),
-    exclude: Sequence[str] = (),
-    listener: Listener | None = None,
+    kind: str,
+    account_id: str,
+    regions: list[str],
+    units: list[Unit],
+    listener: Listener,
+    targeted: dict[Unit, _Targeted] | None = None,
 ) -> ScanReport:
-    """Record every selected resource type in every region (a full snapshot)."""
-    listener = listener or Listener()
+    """Collect the units on the pool and write each as it completes (one writer, one transaction per
+    unit); the shared body of a scan and a re-record."""
     started = time.perf_counter()
-    account_id = session.account_id()
-    regions = list(regions or session.regions())
-    units = plan(account_id, regions, selected_types(list(types), list(exclude)))
     listener.planned(units)
     calls_before = session.stats.as_dict()
     with store.begin() as conn:
-        scan_id = scans.start(conn, "scan", accounts=[account_id], regions=regions, now=datetime.now(UTC))
-    report = ScanReport(scan_id, "scan", account_id, regions)
+        scan_id = scans.start(conn, kind, accounts=[account_id], regions=regions, now=datetime.now(UTC))
+    report = ScanReport(scan_id, kind, account_id, regions)
     concurrency = session.settings.concurrency
     with (
         ThreadPoolExecutor(concurrency, thread_name_prefix="vigil-unit") as pool,
         ThreadPoolExecutor(concurrency, thread_name_prefix="vigil-detail") as details,
     ):
         fx = Fetch(session, account_id, now=datetime.now(UTC), pool=details)
-        futures: dict[Future[tuple[Batch | None, CollectionError | None, float]], Unit] = {
-            pool.submit(_collect, fx, unit, None): unit for unit in units
-        }
+        futures: dict[Future[tuple[Batch | None, CollectionError | None, float]], Unit] = {}
+        for unit in units:
+            target = targeted.get(unit) if targeted else None
+            ids = target.refs | target.resolved if target else None
+            futures[pool.submit(_collect, fx, unit, ids)] = unit
         for future in as_completed(futures):
             unit = futures[future]
             batch, error, seconds = future.result()
-            outcome = _write(store, unit, batch, error, scan_id=scan_id, source="scan")
+            target = targeted.get(unit) if targeted else None
+            outcome = _write(
+                store,
+                unit,
+                batch,
+                error,
+                scan_id=scan_id,
+                source=kind,
+                scope_ids=target.resolved if target else None,
+            )
             outcome.seconds = seconds
             report.outcomes.append(outcome)
             listener.done(outcome)
@@ -240,6 +258,30 @@ def scan(
             now=datetime.now(UTC),
         )
     return report
+
+
+def scan(
+    session: AwsSession,
+    store: Store,
+    *,
+    regions: Sequence[str] | None = None,
+    types: Sequence[str] = (),
+    exclude: Sequence[str] = (),
+    listener: Listener | None = None,
+) -> ScanReport:
+    """Record every selected resource type in every region (a full snapshot)."""
+    account_id = session.account_id()
+    chosen = list(regions or session.regions())
+    units = plan(account_id, chosen, selected_types(list(types), list(exclude)))
+    return _execute(
+        session,
+        store,
+        kind="scan",
+        account_id=account_id,
+        regions=chosen,
+        units=units,
+        listener=listener or Listener(),
+    )
 
 
 def _calls_since(before: dict[str, int], after: dict[str, int]) -> dict[str, int]:
@@ -267,8 +309,6 @@ def rerecord(
 
     A requested resource that no longer exists is recorded as ``ResourceDeleted``; nothing else of
     its (type, region) is touched."""
-    listener = listener or Listener()
-    started = time.perf_counter()
     account_id = session.account_id()
     known_regions = list(regions or session.settings.regions or [])
     grouped: dict[tuple[str, str], set[str]] = defaultdict(set)
@@ -284,42 +324,20 @@ def rerecord(
             targets = [req.region]
         for region in targets:
             grouped[(rtype.name, region)].add(req.ref)
-    units = [Unit(account_id, region, RESOURCE_TYPES[t]) for (t, region) in sorted(grouped)]
-    listener.planned(units)
-    calls_before = session.stats.as_dict()
-    with store.begin() as conn:
-        scan_id = scans.start(
-            conn,
-            "rerecord",
-            accounts=[account_id],
-            regions=sorted({u.region for u in units}),
-            now=datetime.now(UTC),
-        )
-    report = ScanReport(scan_id, "rerecord", account_id, sorted({u.region for u in units}))
-    with ThreadPoolExecutor(session.settings.concurrency, thread_name_prefix="vigil-detail") as details:
-        fx = Fetch(session, account_id, now=datetime.now(UTC), pool=details)
-        for unit in units:
-            refs = frozenset(grouped[(unit.rtype.name, unit.region)])
-            resolved = _resolve(store, unit, refs)
-            batch, error, seconds = _collect(fx, unit, refs | resolved)
-            outcome = _write(
-                store, unit, batch, error, scan_id=scan_id, source="rerecord", scope_ids=resolved
-            )
-            outcome.seconds = seconds
-            report.outcomes.append(outcome)
-            listener.done(outcome)
-    report.seconds = time.perf_counter() - started
-    report.api_calls = _calls_since(calls_before, session.stats.as_dict())
-    with store.begin() as conn:
-        scans.finish(
-            conn,
-            scan_id,
-            status=report.status,
-            counts=report.totals.as_dict(),
-            api_calls=report.api_calls,
-            now=datetime.now(UTC),
-        )
-    return report
+    targeted: dict[Unit, _Targeted] = {}
+    for (type_name, region), refs in sorted(grouped.items()):
+        unit = Unit(account_id, region, RESOURCE_TYPES[type_name])
+        targeted[unit] = _Targeted(frozenset(refs), _resolve(store, unit, frozenset(refs)))
+    return _execute(
+        session,
+        store,
+        kind="rerecord",
+        account_id=account_id,
+        regions=sorted({u.region for u in targeted}),
+        units=list(targeted),
+        listener=listener or Listener(),
+        targeted=targeted,
+    )
 
 
 def _resolve(store: Store, unit: Unit, refs: frozenset[str]) -> frozenset[str]:

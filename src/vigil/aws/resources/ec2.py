@@ -25,48 +25,29 @@ ROUTE_TABLE = "AWS::EC2::RouteTable"
 NETWORK_ACL = "AWS::EC2::NetworkAcl"
 
 
-# -- memoised describes ----------------------------------------------------------------------
+# -- memoised describes: one call per kind per region, shared by every type's relationships -----
+
+DESCRIBE: dict[str, tuple[str, str]] = {
+    INSTANCE: ("describe_instances", "Reservations[].Instances[]"),
+    VOLUME: ("describe_volumes", "Volumes"),
+    SECURITY_GROUP: ("describe_security_groups", "SecurityGroups"),
+    NETWORK_INTERFACE: ("describe_network_interfaces", "NetworkInterfaces"),
+    VPC: ("describe_vpcs", "Vpcs"),
+    SUBNET: ("describe_subnets", "Subnets"),
+    INTERNET_GATEWAY: ("describe_internet_gateways", "InternetGateways"),
+    ROUTE_TABLE: ("describe_route_tables", "RouteTables"),
+    NETWORK_ACL: ("describe_network_acls", "NetworkAcls"),
+}
 
 
-def instances(fx: Fetch, region: str) -> list[dict[str, Any]]:
-    return fx.items("ec2", region, "describe_instances", "Reservations[].Instances[]")
-
-
-def volumes(fx: Fetch, region: str) -> list[dict[str, Any]]:
-    return fx.items("ec2", region, "describe_volumes", "Volumes")
-
-
-def security_groups(fx: Fetch, region: str) -> list[dict[str, Any]]:
-    return fx.items("ec2", region, "describe_security_groups", "SecurityGroups")
-
-
-def network_interfaces(fx: Fetch, region: str) -> list[dict[str, Any]]:
-    return fx.items("ec2", region, "describe_network_interfaces", "NetworkInterfaces")
-
-
-def vpcs(fx: Fetch, region: str) -> list[dict[str, Any]]:
-    return fx.items("ec2", region, "describe_vpcs", "Vpcs")
-
-
-def subnets(fx: Fetch, region: str) -> list[dict[str, Any]]:
-    return fx.items("ec2", region, "describe_subnets", "Subnets")
-
-
-def internet_gateways(fx: Fetch, region: str) -> list[dict[str, Any]]:
-    return fx.items("ec2", region, "describe_internet_gateways", "InternetGateways")
-
-
-def route_tables(fx: Fetch, region: str) -> list[dict[str, Any]]:
-    return fx.items("ec2", region, "describe_route_tables", "RouteTables")
-
-
-def network_acls(fx: Fetch, region: str) -> list[dict[str, Any]]:
-    return fx.items("ec2", region, "describe_network_acls", "NetworkAcls")
-
-
-def _live_instances(fx: Fetch, region: str) -> list[dict[str, Any]]:
-    """Instances that still exist: terminated ones linger in describe output for an hour."""
-    return [i for i in instances(fx, region) if i.get("State", {}).get("Name") != "terminated"]
+def listing(fx: Fetch, region: str, resource_type: str) -> list[dict[str, Any]]:
+    """Every resource of an EC2 type in a region (terminated instances, which linger in describe
+    output for an hour, left out)."""
+    operation, key = DESCRIBE[resource_type]
+    items = fx.items("ec2", region, operation, key)
+    if resource_type == INSTANCE:
+        return [i for i in items if i.get("State", {}).get("Name") != "terminated"]
+    return items
 
 
 # -- one generic collector over a table of specs ----------------------------------------------
@@ -77,7 +58,6 @@ class Ec2Kind:
     """How one EC2 resource type is listed, named and related."""
 
     resource_type: str
-    items: Callable[[Fetch, str], list[dict[str, Any]]]
     id_key: str
     arn_path: str  # "instance/{id}"
     relationships: Callable[[Fetch, str, dict[str, Any]], list[Relationship]]
@@ -93,7 +73,7 @@ def collector(kind: Ec2Kind) -> Callable[[Fetch, str, frozenset[str] | None], Ba
 
     def collect(fx: Fetch, region: str, ids: frozenset[str] | None) -> Batch:
         batch = Batch()
-        for item in kind.items(fx, region):
+        for item in listing(fx, region, kind.resource_type):
             rid = item[kind.id_key]
             name = item.get(kind.name_key) if kind.name_key else None
             if not wanted(ids, rid, name):
@@ -167,12 +147,12 @@ def _group_rels(fx: Fetch, region: str, group: dict[str, Any]) -> list[Relations
     rels = _in_vpc(group)
     rels += [
         rel(NETWORK_INTERFACE, e["NetworkInterfaceId"], "Is associated with NetworkInterface")
-        for e in network_interfaces(fx, region)
+        for e in listing(fx, region, NETWORK_INTERFACE)
         if any(g["GroupId"] == gid for g in e.get("Groups", []))
     ]
     rels += [
         rel(INSTANCE, i["InstanceId"], "Is associated with Instance")
-        for i in _live_instances(fx, region)
+        for i in listing(fx, region, INSTANCE)
         if any(g["GroupId"] == gid for g in i.get("SecurityGroups", []))
     ]
     return rels
@@ -211,12 +191,12 @@ def _eni_configuration(eni: dict[str, Any]) -> dict[str, Any]:
 def _vpc_rels(fx: Fetch, region: str, vpc: dict[str, Any]) -> list[Relationship]:
     vid = vpc["VpcId"]
     contained = (
-        (SUBNET, "SubnetId", subnets(fx, region)),
-        (INSTANCE, "InstanceId", _live_instances(fx, region)),
-        (NETWORK_INTERFACE, "NetworkInterfaceId", network_interfaces(fx, region)),
-        (SECURITY_GROUP, "GroupId", security_groups(fx, region)),
-        (ROUTE_TABLE, "RouteTableId", route_tables(fx, region)),
-        (NETWORK_ACL, "NetworkAclId", network_acls(fx, region)),
+        (SUBNET, "SubnetId", listing(fx, region, SUBNET)),
+        (INSTANCE, "InstanceId", listing(fx, region, INSTANCE)),
+        (NETWORK_INTERFACE, "NetworkInterfaceId", listing(fx, region, NETWORK_INTERFACE)),
+        (SECURITY_GROUP, "GroupId", listing(fx, region, SECURITY_GROUP)),
+        (ROUTE_TABLE, "RouteTableId", listing(fx, region, ROUTE_TABLE)),
+        (NETWORK_ACL, "NetworkAclId", listing(fx, region, NETWORK_ACL)),
     )
     rels: list[Relationship] = []
     for rtype, id_key, items in contained:
@@ -224,7 +204,7 @@ def _vpc_rels(fx: Fetch, region: str, vpc: dict[str, Any]) -> list[Relationship]
         rels += [rel(rtype, item[id_key], f"Contains {short}") for item in items if item.get("VpcId") == vid]
     rels += [
         rel(INTERNET_GATEWAY, igw["InternetGatewayId"], "Is attached to InternetGateway")
-        for igw in internet_gateways(fx, region)
+        for igw in listing(fx, region, INTERNET_GATEWAY)
         if any(a.get("VpcId") == vid for a in igw.get("Attachments", []))
     ]
     return rels
@@ -246,20 +226,20 @@ def _subnet_rels(fx: Fetch, region: str, subnet: dict[str, Any]) -> list[Relatio
     rels = _in_vpc(subnet)
     rels += [
         rel(NETWORK_ACL, acl["NetworkAclId"], "Is attached to NetworkAcl")
-        for acl in network_acls(fx, region)
+        for acl in listing(fx, region, NETWORK_ACL)
         if any(a.get("SubnetId") == sid for a in acl.get("Associations", []))
     ]
     rels += [
         rel(NETWORK_INTERFACE, e["NetworkInterfaceId"], "Contains NetworkInterface")
-        for e in network_interfaces(fx, region)
+        for e in listing(fx, region, NETWORK_INTERFACE)
         if e.get("SubnetId") == sid
     ]
     rels += [
         rel(INSTANCE, i["InstanceId"], "Contains Instance")
-        for i in _live_instances(fx, region)
+        for i in listing(fx, region, INSTANCE)
         if i.get("SubnetId") == sid
     ]
-    table_id = route_table_of(sid, subnet["VpcId"], route_tables(fx, region))
+    table_id = route_table_of(sid, subnet["VpcId"], listing(fx, region, ROUTE_TABLE))
     if table_id:
         rels.append(rel(ROUTE_TABLE, table_id, "Is associated with RouteTable"))
     return rels
@@ -284,7 +264,6 @@ KINDS: dict[str, Ec2Kind] = {
     for k in (
         Ec2Kind(
             INSTANCE,
-            _live_instances,
             "InstanceId",
             "instance/{id}",
             _instance_rels,
@@ -293,7 +272,6 @@ KINDS: dict[str, Ec2Kind] = {
         ),
         Ec2Kind(
             VOLUME,
-            volumes,
             "VolumeId",
             "volume/{id}",
             _volume_rels,
@@ -302,7 +280,6 @@ KINDS: dict[str, Ec2Kind] = {
         ),
         Ec2Kind(
             SECURITY_GROUP,
-            security_groups,
             "GroupId",
             "security-group/{id}",
             _group_rels,
@@ -311,7 +288,6 @@ KINDS: dict[str, Ec2Kind] = {
         ),
         Ec2Kind(
             NETWORK_INTERFACE,
-            network_interfaces,
             "NetworkInterfaceId",
             "network-interface/{id}",
             _eni_rels,
@@ -319,10 +295,10 @@ KINDS: dict[str, Ec2Kind] = {
             tags_key="TagSet",
             configuration=_eni_configuration,
         ),
-        Ec2Kind(VPC, vpcs, "VpcId", "vpc/{id}", _vpc_rels),
-        Ec2Kind(SUBNET, subnets, "SubnetId", "subnet/{id}", _subnet_rels, az_key="AvailabilityZone"),
-        Ec2Kind(INTERNET_GATEWAY, internet_gateways, "InternetGatewayId", "internet-gateway/{id}", _igw_rels),
-        Ec2Kind(ROUTE_TABLE, route_tables, "RouteTableId", "route-table/{id}", _route_table_rels),
-        Ec2Kind(NETWORK_ACL, network_acls, "NetworkAclId", "network-acl/{id}", _acl_rels),
+        Ec2Kind(VPC, "VpcId", "vpc/{id}", _vpc_rels),
+        Ec2Kind(SUBNET, "SubnetId", "subnet/{id}", _subnet_rels, az_key="AvailabilityZone"),
+        Ec2Kind(INTERNET_GATEWAY, "InternetGatewayId", "internet-gateway/{id}", _igw_rels),
+        Ec2Kind(ROUTE_TABLE, "RouteTableId", "route-table/{id}", _route_table_rels),
+        Ec2Kind(NETWORK_ACL, "NetworkAclId", "network-acl/{id}", _acl_rels),
     )
 }

@@ -90,10 +90,12 @@ def credential_report(fx: Fetch) -> list[dict[str, Any]]:
     def fetch() -> list[dict[str, Any]]:
         iam = fx.client("iam")
         deadline = time.monotonic() + CREDENTIAL_REPORT_WAIT_S
+        pause = 0.05
         while iam.generate_credential_report()["State"] != "COMPLETE":
             if time.monotonic() > deadline:
                 raise TimeoutError("the IAM credential report was not ready within 30 s")
-            time.sleep(0.5)
+            time.sleep(pause)
+            pause = min(pause * 2, 2.0)
         content = iam.get_credential_report()["Content"]
         return parse_credential_report(content.decode() if isinstance(content, bytes) else content)
 

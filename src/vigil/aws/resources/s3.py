@@ -94,7 +94,8 @@ def _tags(fx: Fetch, region: str, name: str) -> dict[str, str]:
 
 def collect_buckets(fx: Fetch, region: str, ids: frozenset[str] | None) -> Batch:
     candidates = [b for b in buckets(fx) if wanted(ids, b["Name"], f"arn:{fx.partition}:s3:::{b['Name']}")]
-    regions = fx.parallel(lambda b: bucket_region(fx, b["Name"]), candidates)
+    # ListBuckets names each bucket's region (BucketRegion) since 2024; older endpoints need a call each.
+    regions = fx.parallel(lambda b: b.get("BucketRegion") or bucket_region(fx, b["Name"]), candidates)
     here = [b for b, r in zip(candidates, regions, strict=True) if r == region]
 
     def one(bucket: dict[str, Any]) -> ConfigurationItem:
