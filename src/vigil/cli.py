@@ -13,14 +13,12 @@ import sys
 from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from vigil import __version__, engine, views
-from vigil.aws import recorder
-from vigil.aws.resources import RESOURCE_TYPES
 from vigil.diff import diff
 from vigil.errors import EXIT_BUG, EXIT_OK, EXIT_PARTIAL, ISSUES_URL, UsageError, VigilError
 from vigil.model import ConfigurationItem
@@ -28,6 +26,9 @@ from vigil.output import Format, emit, render, stderr, stdout, table, to_json
 from vigil.settings import json_schema, public_view
 from vigil.store import inventory
 from vigil.store import scans as scan_store
+
+if TYPE_CHECKING:
+    from vigil.aws import recorder
 
 EPILOG = (
     "Exit codes: 0 done, nothing to report · 1 unexpected error (a bug) · 2 invalid input or usage · "
@@ -100,7 +101,11 @@ def _tags(values: Sequence[str] | None) -> tuple[tuple[str, str | None], ...]:
 
 
 def _check_type(name: str | None) -> None:
-    if name and name not in RESOURCE_TYPES:
+    if not name:
+        return
+    from vigil.aws.resources import RESOURCE_TYPES
+
+    if name not in RESOURCE_TYPES:
         raise UsageError(f"unknown resource type {name!r}", hint="list them with `vigil resources --types`")
 
 
@@ -162,7 +167,7 @@ def main_callback(
 # -- scan -----------------------------------------------------------------------------------------
 
 
-class _Bars(recorder.Listener):
+class _Bars:
     """One progress bar per region (global services under "global"), showing the service at work."""
 
     def __init__(self, progress: Progress) -> None:
@@ -300,6 +305,8 @@ def rerecord(
 
     def body() -> int:
         _check_type(resource_type)
+        from vigil.aws import recorder
+
         with engine.context(config, db=db) as ctx:
             requests = [recorder.Request(resource_type, region or "*", ref) for ref in refs]
             report = engine.rerecord(ctx, requests)
@@ -370,6 +377,8 @@ def resources(
 
     def body() -> int:
         if list_types:
+            from vigil.aws.resources import RESOURCE_TYPES
+
             rows = [
                 [t.name, t.service, t.scope, sum(len(e.names) for e in t.events)]
                 for t in RESOURCE_TYPES.values()

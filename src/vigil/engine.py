@@ -8,15 +8,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from vigil.aws import recorder
-from vigil.aws.session import AwsSession
 from vigil.errors import ConfigError, Problem
 from vigil.settings import LoadedSettings, Settings, load_settings
 from vigil.store import Store, open_store
+
+if TYPE_CHECKING:  # boto3 is imported only by the commands that call AWS
+    from vigil.aws import recorder
+    from vigil.aws.session import AwsSession
 
 
 @dataclass
@@ -40,6 +42,8 @@ class Context:
     @property
     def session(self) -> AwsSession:
         if self._session is None:
+            from vigil.aws.session import AwsSession
+
             self._session = AwsSession(self.settings.aws)
         return self._session
 
@@ -98,6 +102,8 @@ def scan(
     listener: recorder.Listener | None = None,
 ) -> recorder.ScanReport:
     """Record every selected type in every region (AWS Config's full snapshot)."""
+    from vigil.aws import recorder
+
     rec = ctx.settings.recorder
     return recorder.scan(
         ctx.session,
@@ -112,4 +118,6 @@ def rerecord(
     ctx: Context, requests: Sequence[recorder.Request], *, listener: recorder.Listener | None = None
 ) -> recorder.ScanReport:
     """Re-record only the given resources (what a CloudTrail event changed)."""
+    from vigil.aws import recorder
+
     return recorder.rerecord(ctx.session, ctx.store, requests, listener=listener)

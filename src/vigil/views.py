@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from rich.table import Table
 
-from vigil.aws import recorder
 from vigil.output import table
-from vigil.store.inventory import Graph
+
+if TYPE_CHECKING:
+    from vigil.aws import recorder
+    from vigil.store.inventory import Graph
 
 SUMMARY_COLUMNS = ["resource type", "recorded", "new", "changed", "deleted", "status"]
 DIFF_COLUMNS = ["property", "change", "before", "after"]

@@ -19,6 +19,7 @@ from collections.abc import Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Protocol
 
 import botocore.exceptions
 
@@ -96,7 +97,7 @@ class ScanReport:
         return sum(o.found for o in self.outcomes)
 
 
-class Listener:
+class Listener(Protocol):
     """Progress callbacks (the CLI draws bars with them). Called from the writing thread."""
 
     def planned(self, units: Sequence[Unit]) -> None:
@@ -104,6 +105,16 @@ class Listener:
 
     def done(self, outcome: UnitOutcome) -> None:
         """One unit has been collected and written."""
+
+
+class Silent:
+    """A listener that listens to nothing."""
+
+    def planned(self, units: Sequence[Unit]) -> None:
+        return None
+
+    def done(self, outcome: UnitOutcome) -> None:
+        return None
 
 
 def plan(account_id: str, regions: Iterable[str], types: Sequence[ResourceType]) -> list[Unit]:
@@ -280,7 +291,7 @@ def scan(
         account_id=account_id,
         regions=chosen,
         units=units,
-        listener=listener or Listener(),
+        listener=listener or Silent(),
     )
 
 
@@ -335,7 +346,7 @@ def rerecord(
         account_id=account_id,
         regions=sorted({u.region for u in targeted}),
         units=list(targeted),
-        listener=listener or Listener(),
+        listener=listener or Silent(),
         targeted=targeted,
     )
 
