@@ -29,7 +29,23 @@ from vigil.store import Store, open_store
 
 REGIONS = ["us-east-1", "eu-west-1"]
 PG_URL = os.environ.get("VIGIL_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+def _shared_data() -> Path:
+    """The team's shared public data (../shared/data next to the checkout, or where VIGIL_SHARED_DATA
+    says; CI clones elsewhere on the same machine, so /work/shared/data is looked at too)."""
+    candidates = [
+        os.environ.get("VIGIL_SHARED_DATA", ""),
+        str(Path(__file__).resolve().parents[2] / "shared" / "data"),
+        "/work/shared/data",
+    ]
+    for candidate in candidates:
+        if candidate and (Path(candidate) / "INDEX.md").is_file():
+            return Path(candidate)
+    return Path(candidates[1])
+
+
+SHARED_DATA = _shared_data()
 
 
 @pytest.fixture(scope="session")
