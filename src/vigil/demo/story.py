@@ -8,6 +8,8 @@ the blast radius of the security group; 7. say what to try next.
 from __future__ import annotations
 
 import os
+import shutil
+import sys
 import time
 from pathlib import Path
 
@@ -22,6 +24,19 @@ from vigil.diff import diff
 from vigil.errors import EXIT_BUG, EXIT_OK, EXIT_PARTIAL
 from vigil.output import stderr, stdout, table
 from vigil.store import inventory
+
+
+def _command_name() -> str:
+    """``vigil`` when it is on PATH, else the path that ran it (``.venv/bin/vigil`` after make demo)."""
+    if shutil.which("vigil"):
+        return "vigil"
+    script = Path(sys.argv[0])
+    if script.name == "vigil" and script.exists():
+        try:
+            return str(script.resolve().relative_to(Path.cwd()))
+        except ValueError:
+            return str(script)
+    return "python -m vigil"
 
 
 def _step(number: int, text: str) -> None:
@@ -145,24 +160,24 @@ def _story(
             group = inventory.find_one(conn, first.groups["web"], resource_type="AWS::EC2::SecurityGroup")
             blast = inventory.graph(conn, group, 1)
 
-        _step(7, "Who is touched if this group changes: vigil graph (add --depth 2 to go further)")
-        for renderable in views.graph_tables(blast, 1):
-            stdout.print(renderable)
+        _step(7, "Who is touched if this group changes: vigil graph")
+        stdout.print(views.graph_tables(blast, 1)[0])
 
     elapsed = time.perf_counter() - started
-    hint = f"--db {db}" if db != ".vigil/demo.db" else "--db .vigil/demo.db"
+    hint = f"--db {db}"
+    vigil = _command_name()
     stdout.print()
     stdout.print(
         Panel(
             "\n".join(
                 [
-                    f"vigil resources {hint} --type AWS::EC2::Instance --tag env=prod",
-                    f"vigil resources {hint} --output json | jq '.[0]'",
-                    f"vigil show {first.groups['web']} {hint}",
-                    f"vigil history {first.groups['web']} {hint} --diff",
-                    f"vigil graph {first.vpc} {hint} --depth 1 --output dot | dot -Tsvg > vpc.svg",
-                    f"vigil scans {hint}",
-                    "vigil scan --regions us-east-1 --stats      # your own account, read-only credentials",
+                    f"{vigil} resources {hint} --type AWS::EC2::Instance --tag env=prod",
+                    f"{vigil} resources {hint} --output json | jq '.[0]'",
+                    f"{vigil} show {first.groups['web']} {hint}",
+                    f"{vigil} history {first.groups['web']} {hint} --diff",
+                    f"{vigil} graph {first.vpc} {hint} --output dot | dot -Tsvg > vpc.svg",
+                    f"{vigil} scans {hint}",
+                    f"{vigil} scan --regions us-east-1 --stats   # your own account, read-only credentials",
                 ]
             ),
             title=f"Done in {elapsed:.0f}s. Try next",
