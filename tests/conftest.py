@@ -10,15 +10,14 @@ a schema of its own per test). With ``CI`` set, an unreachable PostgreSQL fails 
 
 from __future__ import annotations
 
+import dataclasses
 import os
-import random
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 from sqlalchemy import create_engine, text
 
@@ -70,27 +69,9 @@ def _isolated_aws_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -
 ClientFactory = Callable[[str, str], Any]
 
 
-@dataclass
-class Account:
+@dataclass(frozen=True)
+class Account(emulator.EmulatorAccount):
     """A fresh account on the moto server, reached by assuming a role in it."""
-
-    account_id: str
-    endpoint: str
-    credentials: dict[str, str]
-
-    def client(self, service: str, region: str = "us-east-1") -> Any:
-        return boto3.client(
-            service,
-            region_name=region,
-            endpoint_url=self.endpoint,
-            aws_access_key_id=self.credentials["AccessKeyId"],
-            aws_secret_access_key=self.credentials["SecretAccessKey"],
-            aws_session_token=self.credentials["SessionToken"],
-        )
-
-    @property
-    def role_arn(self) -> str:
-        return f"arn:aws:iam::{self.account_id}:role/vigil-audit"
 
     def settings(self, **overrides: Any) -> AwsSettings:
         values: dict[str, Any] = {
@@ -107,16 +88,7 @@ class Account:
 
 
 def new_account(endpoint: str) -> Account:
-    account_id = str(random.randint(10**11, 10**12 - 1))
-    sts = boto3.client(
-        "sts",
-        region_name="us-east-1",
-        endpoint_url=endpoint,
-        aws_access_key_id=emulator.EMULATOR_KEY_ID,
-        aws_secret_access_key=emulator.EMULATOR_SECRET,
-    )
-    creds = sts.assume_role(RoleArn=f"arn:aws:iam::{account_id}:role/vigil-audit", RoleSessionName="tests")
-    return Account(account_id, endpoint, creds["Credentials"])
+    return Account(**dataclasses.asdict(emulator.new_account(endpoint)))
 
 
 @pytest.fixture

@@ -63,6 +63,8 @@ def test_scan_then_explore(seeded: Seeded, tmp_path: Path) -> None:
     assert report["recorded"] >= 60 and report["counts"]["discovered"] == report["recorded"]
     assert {s["service"] for s in report["apiStats"]} >= {"ec2", "iam", "s3", "kms", "cloudtrail"}
     assert report["apiCallsTotal"] == sum(report["apiCalls"].values())
+    assert len(report["units"]) == 3 + 13 * len(REGIONS)
+    assert all(u["status"] == "ok" and u["seconds"] >= 0 for u in report["units"])
 
     listed = json.loads(vigil("resources", "--db", db, "--output", "json").stdout)
     assert len(listed) == report["recorded"]

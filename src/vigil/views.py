@@ -54,6 +54,16 @@ def report_json(report: recorder.ScanReport) -> dict[str, Any]:
             dict(zip(("resourceType", "recorded", "new", "changed", "deleted", "status"), row, strict=True))
             for row in summary_rows(report)
         ],
+        "units": [
+            {
+                "region": o.unit.region,
+                "resourceType": o.unit.rtype.name,
+                "recorded": o.found,
+                "seconds": round(o.seconds, 3),
+                "status": o.error.code if o.error else ("partial" if o.failures else "ok"),
+            }
+            for o in sorted(report.outcomes, key=lambda o: (o.unit.rtype.name, o.unit.region))
+        ],
         "errors": [
             {
                 "accountId": e.account_id,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import random
 from dataclasses import dataclass
 from typing import Any
 
@@ -72,3 +73,59 @@ def client_environment(endpoint: str, region: str = "us-east-1") -> dict[str, st
         "AWS_SECRET_ACCESS_KEY": EMULATOR_SECRET,
         "AWS_DEFAULT_REGION": region,
     }
+
+
+@dataclass(frozen=True)
+class EmulatorAccount:
+    """An account of its own on the emulator, reached through a role assumed in it.
+
+    moto keeps each account's resources apart and lets any role be assumed, so every test or
+    benchmark that asks for a new account sees only what it creates."""
+
+    account_id: str
+    endpoint: str
+    credentials: dict[str, Any]
+    role_name: str = "vigil-audit"
+
+    @property
+    def role_arn(self) -> str:
+        return f"arn:aws:iam::{self.account_id}:role/{self.role_name}"
+
+    def client(self, service: str, region: str = "us-east-1") -> Any:
+        import boto3
+
+        return boto3.client(
+            service,
+            region_name=region,
+            endpoint_url=self.endpoint,
+            aws_access_key_id=self.credentials["AccessKeyId"],
+            aws_secret_access_key=self.credentials["SecretAccessKey"],
+            aws_session_token=self.credentials["SessionToken"],
+        )
+
+    def environment(self) -> dict[str, str]:
+        """AWS_* variables that make a child process act in this account."""
+        return {
+            "AWS_ENDPOINT_URL": self.endpoint,
+            "AWS_ACCESS_KEY_ID": self.credentials["AccessKeyId"],
+            "AWS_SECRET_ACCESS_KEY": self.credentials["SecretAccessKey"],
+            "AWS_SESSION_TOKEN": self.credentials["SessionToken"],
+        }
+
+
+def new_account(
+    endpoint: str, *, role_name: str = "vigil-audit", account_id: str | None = None
+) -> EmulatorAccount:
+    """Assume ``role_name`` in a new (random) account on the emulator at ``endpoint``."""
+    import boto3
+
+    account_id = account_id or str(random.randint(10**11, 10**12 - 1))
+    sts = boto3.client(
+        "sts",
+        region_name="us-east-1",
+        endpoint_url=endpoint,
+        aws_access_key_id=EMULATOR_KEY_ID,
+        aws_secret_access_key=EMULATOR_SECRET,
+    )
+    answer = sts.assume_role(RoleArn=f"arn:aws:iam::{account_id}:role/{role_name}", RoleSessionName="vigil")
+    return EmulatorAccount(account_id, endpoint, answer["Credentials"], role_name)
