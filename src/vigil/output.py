@@ -88,9 +88,32 @@ def render(
         emit(to_json(records), out)
     elif fmt is Format.csv:
         emit(to_csv(columns, rows), out)
+    elif len(rows) > RICH_ROWS_MAX:
+        emit(plain_table(columns, rows), out)
+        stderr.print(f"[dim]{len(rows)} rows[/dim]" + (f" [dim]({caption})[/dim]" if caption else ""))
     elif out is not None:
         console = Console(file=io.StringIO(), width=200)
         console.print(table(title, columns, rows, caption=caption))
         emit(console.file.getvalue(), out)  # type: ignore[attr-defined]
     else:
         stdout.print(table(title, columns, rows, caption=caption))
+
+
+# Rich draws about 1,000 table rows a second; past this many, a plain aligned table keeps a listing of a
+# large account instant (and greppable).
+RICH_ROWS_MAX = 500
+PLAIN_CELL_MAX = 80
+
+
+def plain_table(columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
+    """Columns aligned with two spaces, no borders; cells longer than 80 characters are cut with '…'."""
+
+    def cell(value: Any) -> str:
+        text = "" if value is None else str(value).replace("\n", " ")
+        return text if len(text) <= PLAIN_CELL_MAX else text[: PLAIN_CELL_MAX - 1] + "…"
+
+    body = [[cell(v) for v in row] for row in rows]
+    widths = [max([len(c)] + [len(r[i]) for r in body]) for i, c in enumerate(columns)]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)).rstrip()]
+    lines += ["  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)).rstrip() for r in body]
+    return "\n".join(lines) + "\n"

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import orjson
-from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 
@@ -105,15 +105,23 @@ class Store:
         self.close()
 
 
-def _migrate(conn: Connection) -> None:
-    from alembic import command
-    from alembic.config import Config
-    from alembic.runtime.migration import MigrationContext
+def _current_revision(conn: Connection) -> str | None:
+    """The store's migration revision, read without importing Alembic (every command opens the store)."""
+    if not inspect(conn).has_table("alembic_version"):
+        return None
+    return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
 
+
+def _migrate(conn: Connection) -> None:
+    if _current_revision(conn) == HEAD_REVISION:
+        return
     if conn.dialect.name == "postgresql":
         conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK})
-    if MigrationContext.configure(conn).get_current_revision() == HEAD_REVISION:
-        return
+        if _current_revision(conn) == HEAD_REVISION:  # another process migrated while this one waited
+            return
+    from alembic import command
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", "vigil.store:migrations")
     config.attributes["connection"] = conn
