@@ -51,12 +51,18 @@ def to_csv(columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
 def table(
     title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any]], *, caption: str | None = None
 ) -> Table:
+    """A Rich table; the first column (what names the row) is kept on one line when it is short."""
+    cells = [["" if v is None else str(v) for v in row] for row in rows]
     t = Table(title=title, caption=caption, header_style="bold", title_justify="left", caption_justify="left")
-    for column in columns:
-        t.add_column(column, overflow="fold")
-    for row in rows:
-        t.add_row(*["" if v is None else str(v) for v in row])
+    first_width = max((len(r[0]) for r in cells if r), default=0)
+    for index, column in enumerate(columns):
+        t.add_column(column, overflow="fold", no_wrap=index == 0 and first_width <= FIRST_COLUMN_NO_WRAP)
+    for row in cells:
+        t.add_row(*row)
     return t
+
+
+FIRST_COLUMN_NO_WRAP = 30
 
 
 def emit(text: str, out: Path | None) -> None:

@@ -38,6 +38,45 @@ def summary_rows(report: recorder.ScanReport) -> list[list[Any]]:
     ]
 
 
+MATRIX_REGIONS_MAX = 5
+
+
+def region_matrix(report: recorder.ScanReport) -> tuple[list[str], list[list[Any]]]:
+    """The summary by type and region: one column of counts per region when there are few regions,
+    else one row per (type, region). A unit that could not be read shows its error code."""
+    present = {o.unit.region for o in report.outcomes}
+    regions = [r for r in ("global", *report.regions) if r in present]
+    cell: dict[tuple[str, str], str] = {}
+    for o in report.outcomes:
+        mark = (
+            o.error.code
+            if o.error
+            else (f"{o.found} ({len(o.failures)} failed)" if o.failures else str(o.found))
+        )
+        cell[(o.unit.rtype.name, o.unit.region)] = mark
+    totals = {row[0]: row for row in summary_rows(report)}
+    if len(regions) <= MATRIX_REGIONS_MAX:
+        columns = ["resource type", *regions, "new", "changed", "deleted"]
+        rows = [
+            [name, *(cell.get((name, r), "") for r in regions), *totals[name][2:5]] for name in sorted(totals)
+        ]
+        return columns, rows
+    columns = ["resource type", "region", "recorded", "new", "changed", "deleted"]
+    rows = []
+    for o in sorted(report.outcomes, key=lambda o: (o.unit.rtype.name, o.unit.region)):
+        rows.append(
+            [
+                o.unit.rtype.name,
+                o.unit.region,
+                cell[(o.unit.rtype.name, o.unit.region)],
+                o.result.discovered,
+                o.result.changed,
+                o.result.deleted,
+            ]
+        )
+    return columns, rows
+
+
 def report_json(report: recorder.ScanReport) -> dict[str, Any]:
     return {
         "scanId": report.scan_id,
@@ -78,13 +117,27 @@ def report_json(report: recorder.ScanReport) -> dict[str, Any]:
     }
 
 
+def _readable(value: Any) -> Any:
+    """JSON documents kept as text (a bucket policy's ``policyText``) shown as the objects they are."""
+    if isinstance(value, str) and value[:1] in "{[":
+        try:
+            return orjson.loads(value)
+        except orjson.JSONDecodeError:
+            return value
+    if isinstance(value, dict):
+        return {k: _readable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_readable(v) for v in value]
+    return value
+
+
 def diff_rows(changes: dict[str, Any]) -> list[list[Any]]:
     """One row per changed property; a deletion is one row."""
     if changes["changeType"] == "DELETE" and not changes["changedProperties"]:
         return [["(the resource)", "DELETE", "recorded before", "gone: ResourceDeleted"]]
 
     def short(v: Any) -> str:
-        text = v if isinstance(v, str) else orjson.dumps(v).decode()
+        text = v if isinstance(v, str) else orjson.dumps(_readable(v)).decode()
         return text if len(text) <= 160 else text[:157] + "..."
 
     return [
@@ -107,14 +160,9 @@ def scan_tables(report: recorder.ScanReport, stats_rows: list[Any] | None = None
         f"{totals.changed} changed · {totals.deleted} deleted · {sum(report.api_calls.values())} API calls · "
         f"scan #{report.scan_id} {report.status}"
     )
-    out = [
-        table(
-            f"Scan of account {report.account_id} ({', '.join(report.regions)})",
-            SUMMARY_COLUMNS,
-            summary_rows(report),
-            caption=caption,
-        )
-    ]
+    title = f"Scan of account {report.account_id} ({', '.join(report.regions)})"
+    columns, rows = region_matrix(report)
+    out = [table(title, columns, rows, caption=caption)]
     if report.errors:
         out.append(
             table(
