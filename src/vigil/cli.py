@@ -298,7 +298,7 @@ def rerecord(
     db: DbOpt = None,
     config: ConfigOpt = None,
 ) -> None:
-    """Re-record only the given resources, without a full scan (what `vigil watch` does per event).
+    """Re-record only the given resources, without a full scan (as a CloudTrail event calls for).
 
     A requested resource that no longer exists is recorded as deleted; nothing else is touched.
     """
@@ -677,11 +677,12 @@ def config_validate(
     path: Annotated[
         str | None, typer.Argument(help="The file to check (default: the one Vigil would use).")
     ] = None,
+    db: DbOpt = None,
 ) -> None:
     """Check the configuration file and VIGIL_* variables; report every problem with file:line."""
 
     def body() -> int:
-        ctx = engine.context(path)
+        ctx = engine.context(path, db=db)
         where = str(ctx.loaded.path) if ctx.loaded.path else "no config file (defaults)"
         envs = ", ".join(sorted(ctx.loaded.env_sources.values()))
         stdout.print(f"[green]valid[/green]: {where}" + (f" + {envs}" if envs else ""))
@@ -737,7 +738,7 @@ def demo(
         ),
     ] = False,
 ) -> None:
-    """Run the whole story on a built-in AWS emulator: no account, no credentials, about a minute.
+    """Run the whole story on a built-in AWS emulator: no account, no credentials, under a minute.
 
     Seeds a sample estate (two regions, realistic tags and realistic mistakes), records it, makes a
     few careless changes (opens SSH, makes a bucket public, deletes a volume), records again, and shows
