@@ -161,17 +161,21 @@ recorder:
 """
 
 
-def test_every_validation_problem_with_its_line(tmp_path: Path) -> None:
-    path = write(tmp_path / "bad.yaml", BAD_FILE)
-    with pytest.raises(ConfigError) as excinfo:
-        load_settings(path, environ={})
-    assert problems_of(excinfo) == [
+def bad_file_problems(path: Path) -> list[tuple[str, str]]:
+    return [
         (f"{path}:2", "colour"),
         (f"{path}:4", "aws.regions"),
         (f"{path}:5", "aws.max_attempts"),
         (f"{path}:6", "aws.bogus"),
         (f"{path}:8", "recorder.resource_types"),
     ]
+
+
+def test_every_validation_problem_with_its_line(tmp_path: Path) -> None:
+    path = write(tmp_path / "bad.yaml", BAD_FILE)
+    with pytest.raises(ConfigError) as excinfo:
+        load_settings(path, environ={})
+    assert problems_of(excinfo) == bad_file_problems(path)
     assert f"{path}:6: aws.bogus: Extra inputs are not permitted" in str(excinfo.value)
 
 
@@ -179,14 +183,7 @@ def test_duplicate_key_reported_with_the_other_problems(tmp_path: Path) -> None:
     path = write(tmp_path / "bad.yaml", BAD_FILE + "db: y.db\n")
     with pytest.raises(ConfigError) as excinfo:
         load_settings(path, environ={})
-    assert problems_of(excinfo) == [
-        (f"{path}:2", "colour"),
-        (f"{path}:4", "aws.regions"),
-        (f"{path}:5", "aws.max_attempts"),
-        (f"{path}:6", "aws.bogus"),
-        (f"{path}:8", "recorder.resource_types"),
-        (f"{path}:9", "duplicate key 'db'"),
-    ]
+    assert problems_of(excinfo) == [*bad_file_problems(path), (f"{path}:9", "duplicate key 'db'")]
 
 
 def test_invalid_yaml_names_the_line(tmp_path: Path) -> None:
