@@ -130,6 +130,7 @@ def test_gone_resource_is_recorded_deleted_once(store: Store) -> None:
     items = history_of(store, "sg-2")
     assert [i.configurationItemStatus for i in items] == [DISCOVERED, DELETED]
     assert items[-1].configuration == {} and items[-1].relationships == () and items[-1].tags == {}
+    assert items[-1].to_dict()["configuration"] is None  # as AWS Config writes a deleted resource
     assert diff(items[0], items[1]) == {"changeType": "DELETE", "changedProperties": {}}
     with store.connect() as conn:
         assert [c.resourceId for c in inventory.current(conn)] == ["sg-1"]

@@ -136,7 +136,8 @@ class ConfigurationItem:
             "tags": dict(self.tags),
             "relatedEvents": list(self.relatedEvents),
             "relationships": [r.to_dict() for r in self.relationships],
-            "configuration": self.configuration,
+            # AWS Config writes a deleted resource's configuration as null
+            "configuration": None if self.deleted and not self.configuration else self.configuration,
             "supplementaryConfiguration": self.supplementaryConfiguration,
         }
 

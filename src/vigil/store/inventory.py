@@ -332,7 +332,7 @@ def _write_deleted(
             "tags": {},
             "relationships": [],
             "relatedEvents": [],
-            "configuration": {},
+            "configuration": None,
             "supplementaryConfiguration": {},
         }
         ci_rows.append(
