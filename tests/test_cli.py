@@ -284,3 +284,15 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
         timeout=60,
     )
     assert [s["status"] for s in json.loads(follow_up.stdout)["scans"]] == ["complete", "complete"]
+
+
+def test_an_unexpected_error_exits_1_and_says_where_to_report(monkeypatch: pytest.MonkeyPatch) -> None:
+    import vigil.engine
+
+    def broken(*_: Any, **__: Any) -> Any:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(vigil.engine, "context", broken)
+    result = vigil("resources")
+    assert result.exit_code == 1
+    assert "This is a bug in Vigil" in result.stderr and "boom" in result.stderr
