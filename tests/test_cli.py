@@ -287,12 +287,12 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
 
 
 def test_an_unexpected_error_exits_1_and_says_where_to_report(monkeypatch: pytest.MonkeyPatch) -> None:
-    import vigil.engine
+    from vigil import engine
 
     def broken(*_: Any, **__: Any) -> Any:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(vigil.engine, "context", broken)
+    monkeypatch.setattr(engine, "context", broken)
     result = vigil("resources")
     assert result.exit_code == 1
     assert "This is a bug in Vigil" in result.stderr and "boom" in result.stderr
