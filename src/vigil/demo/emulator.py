@@ -29,10 +29,6 @@ class Emulator:
     server: Any
     endpoint: str
 
-    @property
-    def port(self) -> int:
-        return int(self.endpoint.rsplit(":", 1)[1])
-
     def stop(self) -> None:
         self.server.stop()
 

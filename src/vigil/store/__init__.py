@@ -80,10 +80,6 @@ class Store:
         self.engine = engine
         self.display = display
 
-    @property
-    def dialect(self) -> str:
-        return self.engine.dialect.name
-
     @contextmanager
     def begin(self) -> Iterator[Connection]:
         """One transaction: committed on success, rolled back on error."""

@@ -15,7 +15,7 @@ Everything takes a ``Connection`` so callers choose the transaction (one per col
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -71,6 +71,12 @@ def _state_id(now: datetime, previous: int | None) -> int:
     return max(ms, (previous or 0) + 1)
 
 
+def _chunks(ids: list[int], size: int = 500) -> Iterator[list[int]]:
+    """Ids in slices small enough for one ``IN (…)`` on every backend."""
+    for start in range(0, len(ids), size):
+        yield ids[start : start + size]
+
+
 def _tag_rows(pk: int, ci: ConfigurationItem) -> list[dict[str, Any]]:
     return [{"resource_pk": pk, "key": k, "value": "" if v is None else str(v)} for k, v in ci.tags.items()]
 
@@ -119,7 +125,7 @@ def record(
     existing = {row.resource_id: row for row in conn.execute(query)}
 
     new_cis: list[tuple[Any, ConfigurationItem, str, str]] = []
-    touched: list[dict[str, Any]] = []
+    touched: list[int] = []
     refreshes: list[tuple[Any, ConfigurationItem, str]] = []
     seen: set[str] = set()
     for ci in cis:
@@ -134,7 +140,7 @@ def record(
         elif row.doc_hash != dhash:
             refreshes.append((row, ci, dhash))
         else:
-            touched.append({"pk": row.id})
+            touched.append(row.id)
             result.unchanged += 1
 
     if scope.complete or scope.ids is not None:
@@ -147,11 +153,8 @@ def record(
     else:
         gone = []
 
-    if touched:
-        conn.execute(
-            update(resources).where(resources.c.id == bindparam("pk")).values(last_seen=now),
-            touched,
-        )
+    for chunk in _chunks(touched):
+        conn.execute(update(resources).where(resources.c.id.in_(chunk)).values(last_seen=now))
     for row, ci, dhash in refreshes:
         conn.execute(
             update(configuration_items)
@@ -288,8 +291,7 @@ def _write_new(
 
 
 def _replace_edges(conn: Connection, pk_list: list[int], pairs: list[tuple[int, ConfigurationItem]]) -> None:
-    for chunk_start in range(0, len(pk_list), 500):
-        chunk = pk_list[chunk_start : chunk_start + 500]
+    for chunk in _chunks(pk_list):
         conn.execute(delete(resource_tags).where(resource_tags.c.resource_pk.in_(chunk)))
         conn.execute(delete(relationships).where(relationships.c.resource_pk.in_(chunk)))
     tag_rows = [t for pk, ci in pairs for t in _tag_rows(pk, ci)]
