@@ -50,18 +50,23 @@ class ResourceType:
         return self.name.split("::")[-1]
 
 
-def _ec2(names: tuple[str, ...], paths: tuple[str, ...], prefix: str) -> tuple[ChangeEvent, ...]:
+def on(source: str, names: str, *paths: str, prefix: str = "") -> ChangeEvent:
+    """A ``ChangeEvent`` from a space-separated list of event names (keeps the table readable)."""
+    return ChangeEvent(source, tuple(names.split()), paths, prefix)
+
+
+def _ec2(names: str, prefix: str, *paths: str) -> tuple[ChangeEvent, ...]:
     """EC2 events for one type, plus the tag events shared by every EC2 type."""
-    tags = ChangeEvent(
-        "ec2.amazonaws.com",
-        ("CreateTags", "DeleteTags"),
-        ("requestParameters.resourcesSet.items[].resourceId",),
-        prefix,
+    tags = on(
+        _EC2, "CreateTags DeleteTags", "requestParameters.resourcesSet.items[].resourceId", prefix=prefix
     )
-    return (ChangeEvent("ec2.amazonaws.com", names, paths, prefix), tags)
+    return (on(_EC2, names, *paths, prefix=prefix), tags)
 
 
 _IAM = "iam.amazonaws.com"
+_EC2 = "ec2.amazonaws.com"
+# Account-wide settings change the account's own item; its id is the account id in the record.
+ACCOUNT_PATH = "recipientAccountId"
 
 RESOURCE_TYPES: dict[str, ResourceType] = {
     t.name: t
@@ -72,32 +77,24 @@ RESOURCE_TYPES: dict[str, ResourceType] = {
             account.collect_account,
             "regional",
             (
-                ChangeEvent(
+                on(
                     _IAM,
                     (
-                        "UpdateAccountPasswordPolicy",
-                        "DeleteAccountPasswordPolicy",
-                        "CreateAccessKey",
-                        "DeleteAccessKey",
-                        "EnableMFADevice",
-                        "DeactivateMFADevice",
-                        "CreateUser",
-                        "DeleteUser",
+                        "UpdateAccountPasswordPolicy DeleteAccountPasswordPolicy CreateAccessKey "
+                        "DeleteAccessKey EnableMFADevice DeactivateMFADevice CreateUser DeleteUser"
                     ),
-                    ("recipientAccountId",),
+                    ACCOUNT_PATH,
                 ),
-                ChangeEvent(
-                    "ec2.amazonaws.com",
+                on(
+                    _EC2,
                     (
-                        "EnableEbsEncryptionByDefault",
-                        "DisableEbsEncryptionByDefault",
-                        "ModifyEbsDefaultKmsKeyId",
-                        "ResetEbsDefaultKmsKeyId",
+                        "EnableEbsEncryptionByDefault DisableEbsEncryptionByDefault "
+                        "ModifyEbsDefaultKmsKeyId ResetEbsDefaultKmsKeyId"
                     ),
-                    ("recipientAccountId",),
+                    ACCOUNT_PATH,
                 ),
             ),
-            account.VOLATILE,
+            volatile=account.VOLATILE,
         ),
         ResourceType(
             iam.USER,
@@ -105,35 +102,20 @@ RESOURCE_TYPES: dict[str, ResourceType] = {
             iam.collect_users,
             "global",
             (
-                ChangeEvent(
+                on(
                     _IAM,
                     (
-                        "CreateUser",
-                        "DeleteUser",
-                        "UpdateUser",
-                        "TagUser",
-                        "UntagUser",
-                        "AttachUserPolicy",
-                        "DetachUserPolicy",
-                        "PutUserPolicy",
-                        "DeleteUserPolicy",
-                        "AddUserToGroup",
-                        "RemoveUserFromGroup",
-                        "CreateLoginProfile",
-                        "UpdateLoginProfile",
-                        "DeleteLoginProfile",
-                        "CreateAccessKey",
-                        "UpdateAccessKey",
-                        "DeleteAccessKey",
-                        "EnableMFADevice",
-                        "DeactivateMFADevice",
-                        "PutUserPermissionsBoundary",
-                        "DeleteUserPermissionsBoundary",
+                        "CreateUser DeleteUser UpdateUser TagUser UntagUser AttachUserPolicy "
+                        "DetachUserPolicy PutUserPolicy DeleteUserPolicy AddUserToGroup "
+                        "RemoveUserFromGroup CreateLoginProfile UpdateLoginProfile DeleteLoginProfile "
+                        "CreateAccessKey UpdateAccessKey DeleteAccessKey EnableMFADevice "
+                        "DeactivateMFADevice PutUserPermissionsBoundary DeleteUserPermissionsBoundary"
                     ),
-                    ("requestParameters.userName", "responseElements.user.userId"),
+                    "requestParameters.userName",
+                    "responseElements.user.userId",
                 ),
             ),
-            iam.USER_VOLATILE,
+            volatile=iam.USER_VOLATILE,
         ),
         ResourceType(
             iam.ROLE,
@@ -141,27 +123,18 @@ RESOURCE_TYPES: dict[str, ResourceType] = {
             iam.collect_roles,
             "global",
             (
-                ChangeEvent(
+                on(
                     _IAM,
                     (
-                        "CreateRole",
-                        "DeleteRole",
-                        "UpdateRole",
-                        "UpdateRoleDescription",
-                        "UpdateAssumeRolePolicy",
-                        "TagRole",
-                        "UntagRole",
-                        "AttachRolePolicy",
-                        "DetachRolePolicy",
-                        "PutRolePolicy",
-                        "DeleteRolePolicy",
-                        "PutRolePermissionsBoundary",
-                        "DeleteRolePermissionsBoundary",
+                        "CreateRole DeleteRole UpdateRole UpdateRoleDescription UpdateAssumeRolePolicy "
+                        "TagRole UntagRole AttachRolePolicy DetachRolePolicy PutRolePolicy "
+                        "DeleteRolePolicy PutRolePermissionsBoundary DeleteRolePermissionsBoundary"
                     ),
-                    ("requestParameters.roleName", "responseElements.role.roleId"),
+                    "requestParameters.roleName",
+                    "responseElements.role.roleId",
                 ),
             ),
-            iam.ROLE_VOLATILE,
+            volatile=iam.ROLE_VOLATILE,
         ),
         ResourceType(
             iam.POLICY,
@@ -169,24 +142,15 @@ RESOURCE_TYPES: dict[str, ResourceType] = {
             iam.collect_policies,
             "global",
             (
-                ChangeEvent(
+                on(
                     _IAM,
                     (
-                        "CreatePolicy",
-                        "DeletePolicy",
-                        "CreatePolicyVersion",
-                        "DeletePolicyVersion",
-                        "SetDefaultPolicyVersion",
-                        "TagPolicy",
-                        "UntagPolicy",
-                        "AttachUserPolicy",
-                        "DetachUserPolicy",
-                        "AttachRolePolicy",
-                        "DetachRolePolicy",
-                        "AttachGroupPolicy",
-                        "DetachGroupPolicy",
+                        "CreatePolicy DeletePolicy CreatePolicyVersion DeletePolicyVersion "
+                        "SetDefaultPolicyVersion TagPolicy UntagPolicy AttachUserPolicy DetachUserPolicy "
+                        "AttachRolePolicy DetachRolePolicy AttachGroupPolicy DetachGroupPolicy"
                     ),
-                    ("requestParameters.policyArn", "responseElements.policy.policyId"),
+                    "requestParameters.policyArn",
+                    "responseElements.policy.policyId",
                 ),
             ),
         ),
@@ -197,28 +161,18 @@ RESOURCE_TYPES: dict[str, ResourceType] = {
             "regional",
             _ec2(
                 (
-                    "RunInstances",
-                    "TerminateInstances",
-                    "StartInstances",
-                    "StopInstances",
-                    "ModifyInstanceAttribute",
-                    "ModifyInstanceMetadataOptions",
-                    "AssociateIamInstanceProfile",
-                    "DisassociateIamInstanceProfile",
-                    "ReplaceIamInstanceProfileAssociation",
-                    "AttachVolume",
-                    "DetachVolume",
-                    "MonitorInstances",
-                    "UnmonitorInstances",
-                ),
-                (
-                    "requestParameters.instancesSet.items[].instanceId",
-                    "responseElements.instancesSet.items[].instanceId",
-                    "requestParameters.instanceId",
-                    "requestParameters.ModifyInstanceMetadataOptionsRequest.InstanceId",
-                    "requestParameters.AssociateIamInstanceProfileRequest.InstanceId",
+                    "RunInstances TerminateInstances StartInstances StopInstances "
+                    "ModifyInstanceAttribute ModifyInstanceMetadataOptions "
+                    "AssociateIamInstanceProfile DisassociateIamInstanceProfile "
+                    "ReplaceIamInstanceProfileAssociation AttachVolume DetachVolume MonitorInstances "
+                    "UnmonitorInstances"
                 ),
                 "i-",
+                "requestParameters.instancesSet.items[].instanceId",
+                "responseElements.instancesSet.items[].instanceId",
+                "requestParameters.instanceId",
+                "requestParameters.ModifyInstanceMetadataOptionsRequest.InstanceId",
+                "requestParameters.AssociateIamInstanceProfileRequest.InstanceId",
             ),
         ),
         ResourceType(
@@ -227,20 +181,11 @@ RESOURCE_TYPES: dict[str, ResourceType] = {
             ec2.collector(ec2.KINDS[ec2.VOLUME]),
             "regional",
             _ec2(
-                (
-                    "CreateVolume",
-                    "DeleteVolume",
-                    "AttachVolume",
-                    "DetachVolume",
-                    "ModifyVolume",
-                    "ModifyVolumeAttribute",
-                ),
-                (
-                    "requestParameters.volumeId",
-                    "responseElements.volumeId",
-                    "requestParameters.ModifyVolumeRequest.VolumeId",
-                ),
+                ("CreateVolume DeleteVolume AttachVolume DetachVolume ModifyVolume ModifyVolumeAttribute"),
                 "vol-",
+                "requestParameters.volumeId",
+                "responseElements.volumeId",
+                "requestParameters.ModifyVolumeRequest.VolumeId",
             ),
         ),
         ResourceType(
@@ -250,26 +195,19 @@ RESOURCE_TYPES: dict[str, ResourceType] = {
             "regional",
             _ec2(
                 (
-                    "CreateSecurityGroup",
-                    "DeleteSecurityGroup",
-                    "AuthorizeSecurityGroupIngress",
-                    "AuthorizeSecurityGroupEgress",
-                    "RevokeSecurityGroupIngress",
-                    "RevokeSecurityGroupEgress",
-                    "ModifySecurityGroupRules",
-                    "UpdateSecurityGroupRuleDescriptionsIngress",
-                    "UpdateSecurityGroupRuleDescriptionsEgress",
-                    "RunInstances",
-                    "ModifyNetworkInterfaceAttribute",
-                ),
-                (
-                    "requestParameters.groupId",
-                    "responseElements.groupId",
-                    "requestParameters.ModifySecurityGroupRulesRequest.GroupId",
-                    "requestParameters.groupSet.items[].groupId",
-                    "responseElements.instancesSet.items[].groupSet.items[].groupId",
+                    "CreateSecurityGroup DeleteSecurityGroup AuthorizeSecurityGroupIngress "
+                    "AuthorizeSecurityGroupEgress RevokeSecurityGroupIngress "
+                    "RevokeSecurityGroupEgress ModifySecurityGroupRules "
+                    "UpdateSecurityGroupRuleDescriptionsIngress "
+                    "UpdateSecurityGroupRuleDescriptionsEgress RunInstances "
+                    "ModifyNetworkInterfaceAttribute"
                 ),
                 "sg-",
+                "requestParameters.groupId",
+                "responseElements.groupId",
+                "requestParameters.ModifySecurityGroupRulesRequest.GroupId",
+                "requestParameters.groupSet.items[].groupId",
+                "responseElements.instancesSet.items[].groupSet.items[].groupId",
             ),
         ),
         ResourceType(
@@ -279,18 +217,13 @@ RESOURCE_TYPES: dict[str, ResourceType] = {
             "regional",
             _ec2(
                 (
-                    "CreateNetworkInterface",
-                    "DeleteNetworkInterface",
-                    "AttachNetworkInterface",
-                    "ModifyNetworkInterfaceAttribute",
-                    "RunInstances",
-                ),
-                (
-                    "requestParameters.networkInterfaceId",
-                    "responseElements.networkInterface.networkInterfaceId",
-                    "responseElements.instancesSet.items[].networkInterfaceSet.items[].networkInterfaceId",
+                    "CreateNetworkInterface DeleteNetworkInterface AttachNetworkInterface "
+                    "ModifyNetworkInterfaceAttribute RunInstances"
                 ),
                 "eni-",
+                "requestParameters.networkInterfaceId",
+                "responseElements.networkInterface.networkInterfaceId",
+                "responseElements.instancesSet.items[].networkInterfaceSet.items[].networkInterfaceId",
             ),
         ),
         ResourceType(
@@ -300,20 +233,13 @@ RESOURCE_TYPES: dict[str, ResourceType] = {
             "regional",
             _ec2(
                 (
-                    "CreateVpc",
-                    "DeleteVpc",
-                    "ModifyVpcAttribute",
-                    "AssociateVpcCidrBlock",
-                    "DisassociateVpcCidrBlock",
-                    "AttachInternetGateway",
-                    "DetachInternetGateway",
-                    "CreateSubnet",
-                    "CreateSecurityGroup",
-                    "CreateRouteTable",
-                    "CreateNetworkAcl",
+                    "CreateVpc DeleteVpc ModifyVpcAttribute AssociateVpcCidrBlock "
+                    "DisassociateVpcCidrBlock AttachInternetGateway DetachInternetGateway "
+                    "CreateSubnet CreateSecurityGroup CreateRouteTable CreateNetworkAcl"
                 ),
-                ("requestParameters.vpcId", "responseElements.vpc.vpcId"),
                 "vpc-",
+                "requestParameters.vpcId",
+                "responseElements.vpc.vpcId",
             ),
         ),
         ResourceType(
@@ -323,15 +249,12 @@ RESOURCE_TYPES: dict[str, ResourceType] = {
             "regional",
             _ec2(
                 (
-                    "CreateSubnet",
-                    "DeleteSubnet",
-                    "ModifySubnetAttribute",
-                    "AssociateRouteTable",
-                    "AssociateSubnetCidrBlock",
-                    "DisassociateSubnetCidrBlock",
+                    "CreateSubnet DeleteSubnet ModifySubnetAttribute AssociateRouteTable "
+                    "AssociateSubnetCidrBlock DisassociateSubnetCidrBlock"
                 ),
-                ("requestParameters.subnetId", "responseElements.subnet.subnetId"),
                 "subnet-",
+                "requestParameters.subnetId",
+                "responseElements.subnet.subnetId",
             ),
         ),
         ResourceType(
@@ -340,14 +263,10 @@ RESOURCE_TYPES: dict[str, ResourceType] = {
             ec2.collector(ec2.KINDS[ec2.INTERNET_GATEWAY]),
             "regional",
             _ec2(
-                (
-                    "CreateInternetGateway",
-                    "DeleteInternetGateway",
-                    "AttachInternetGateway",
-                    "DetachInternetGateway",
-                ),
-                ("requestParameters.internetGatewayId", "responseElements.internetGateway.internetGatewayId"),
+                ("CreateInternetGateway DeleteInternetGateway AttachInternetGateway DetachInternetGateway"),
                 "igw-",
+                "requestParameters.internetGatewayId",
+                "responseElements.internetGateway.internetGatewayId",
             ),
         ),
         ResourceType(
@@ -357,16 +276,12 @@ RESOURCE_TYPES: dict[str, ResourceType] = {
             "regional",
             _ec2(
                 (
-                    "CreateRouteTable",
-                    "DeleteRouteTable",
-                    "CreateRoute",
-                    "ReplaceRoute",
-                    "DeleteRoute",
-                    "AssociateRouteTable",
-                    "ReplaceRouteTableAssociation",
+                    "CreateRouteTable DeleteRouteTable CreateRoute ReplaceRoute DeleteRoute "
+                    "AssociateRouteTable ReplaceRouteTableAssociation"
                 ),
-                ("requestParameters.routeTableId", "responseElements.routeTable.routeTableId"),
                 "rtb-",
+                "requestParameters.routeTableId",
+                "responseElements.routeTable.routeTableId",
             ),
         ),
         ResourceType(
@@ -376,15 +291,12 @@ RESOURCE_TYPES: dict[str, ResourceType] = {
             "regional",
             _ec2(
                 (
-                    "CreateNetworkAcl",
-                    "DeleteNetworkAcl",
-                    "CreateNetworkAclEntry",
-                    "ReplaceNetworkAclEntry",
-                    "DeleteNetworkAclEntry",
-                    "ReplaceNetworkAclAssociation",
+                    "CreateNetworkAcl DeleteNetworkAcl CreateNetworkAclEntry ReplaceNetworkAclEntry "
+                    "DeleteNetworkAclEntry ReplaceNetworkAclAssociation"
                 ),
-                ("requestParameters.networkAclId", "responseElements.networkAcl.networkAclId"),
                 "acl-",
+                "requestParameters.networkAclId",
+                "responseElements.networkAcl.networkAclId",
             ),
         ),
         ResourceType(
@@ -393,26 +305,16 @@ RESOURCE_TYPES: dict[str, ResourceType] = {
             s3.collect_buckets,
             "regional",
             (
-                ChangeEvent(
+                on(
                     "s3.amazonaws.com",
                     (
-                        "CreateBucket",
-                        "DeleteBucket",
-                        "PutBucketPolicy",
-                        "DeleteBucketPolicy",
-                        "PutBucketAcl",
-                        "PutBucketEncryption",
-                        "DeleteBucketEncryption",
-                        "PutBucketPublicAccessBlock",
-                        "DeleteBucketPublicAccessBlock",
-                        "PutBucketVersioning",
-                        "PutBucketLogging",
-                        "PutBucketOwnershipControls",
-                        "DeleteBucketOwnershipControls",
-                        "PutBucketTagging",
-                        "DeleteBucketTagging",
+                        "CreateBucket DeleteBucket PutBucketPolicy DeleteBucketPolicy PutBucketAcl "
+                        "PutBucketEncryption DeleteBucketEncryption PutBucketPublicAccessBlock "
+                        "DeleteBucketPublicAccessBlock PutBucketVersioning PutBucketLogging "
+                        "PutBucketOwnershipControls DeleteBucketOwnershipControls PutBucketTagging "
+                        "DeleteBucketTagging"
                     ),
-                    ("requestParameters.bucketName",),
+                    "requestParameters.bucketName",
                 ),
             ),
         ),
@@ -422,28 +324,16 @@ RESOURCE_TYPES: dict[str, ResourceType] = {
             kms.collect_keys,
             "regional",
             (
-                ChangeEvent(
+                on(
                     "kms.amazonaws.com",
                     (
-                        "CreateKey",
-                        "EnableKeyRotation",
-                        "DisableKeyRotation",
-                        "PutKeyPolicy",
-                        "ScheduleKeyDeletion",
-                        "CancelKeyDeletion",
-                        "EnableKey",
-                        "DisableKey",
-                        "TagResource",
-                        "UntagResource",
-                        "CreateAlias",
-                        "UpdateAlias",
-                        "DeleteAlias",
+                        "CreateKey EnableKeyRotation DisableKeyRotation PutKeyPolicy ScheduleKeyDeletion "
+                        "CancelKeyDeletion EnableKey DisableKey TagResource UntagResource CreateAlias "
+                        "UpdateAlias DeleteAlias"
                     ),
-                    (
-                        "requestParameters.keyId",
-                        "responseElements.keyMetadata.keyId",
-                        "requestParameters.targetKeyId",
-                    ),
+                    "requestParameters.keyId",
+                    "responseElements.keyMetadata.keyId",
+                    "requestParameters.targetKeyId",
                 ),
             ),
         ),
@@ -453,29 +343,24 @@ RESOURCE_TYPES: dict[str, ResourceType] = {
             cloudtrail.collect_trails,
             "regional",
             (
-                ChangeEvent(
+                on(
                     "cloudtrail.amazonaws.com",
                     (
-                        "CreateTrail",
-                        "UpdateTrail",
-                        "DeleteTrail",
-                        "StartLogging",
-                        "StopLogging",
-                        "PutEventSelectors",
-                        "PutInsightSelectors",
-                        "AddTags",
-                        "RemoveTags",
+                        "CreateTrail UpdateTrail DeleteTrail StartLogging StopLogging PutEventSelectors "
+                        "PutInsightSelectors AddTags RemoveTags"
                     ),
-                    (
-                        "requestParameters.name",
-                        "requestParameters.trailName",
-                        "requestParameters.resourceId",
-                        "responseElements.trailARN",
-                    ),
+                    "requestParameters.name",
+                    "requestParameters.trailName",
+                    "requestParameters.resourceId",
+                    "responseElements.trailARN",
                 ),
             ),
-            cloudtrail.VOLATILE,
+            volatile=cloudtrail.VOLATILE,
         ),
+        # -- network types (helper A) --
+        # -- monitoring types (helper B) --
+        # -- application types (helper C) --
+        # -- security-service types (helper D) --
     )
 }
 
