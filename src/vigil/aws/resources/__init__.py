@@ -16,7 +16,26 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-from vigil.aws.resources import account, cloudtrail, ec2, iam, kms, s3
+from vigil.aws.resources import (  # noqa: F401  (modules whose entries are being added)
+    account,
+    awslambda,
+    cloudtrail,
+    cloudwatch,
+    config,
+    ec2,
+    ecr,
+    efs,
+    elbv2,
+    guardduty,
+    iam,
+    kms,
+    logs,
+    rds,
+    s3,
+    secretsmanager,
+    sns,
+    sqs,
+)
 from vigil.aws.resources.base import Batch, Fetch
 
 Collector = Callable[[Fetch, str, frozenset[str] | None], Batch]

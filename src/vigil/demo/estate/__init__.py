@@ -24,6 +24,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+from vigil.demo.estate import apps, monitoring, network, security  # noqa: F401  (seeders being added)
 from vigil.demo.estate.identity import seed_iam
 from vigil.demo.estate.model import ClientFactory, Estate, Net, RegionEstate
 from vigil.demo.estate.monitoring import seed_trails

@@ -1,0 +1,1 @@
+"""the AWS Config configuration recorder (collector being written)."""

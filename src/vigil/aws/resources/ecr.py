@@ -1,0 +1,1 @@
+"""ECR repositories (collector being written)."""

@@ -1,0 +1,1 @@
+"""GuardDuty detectors (collector being written)."""

@@ -1,0 +1,1 @@
+"""CloudWatch Logs log groups (collector being written)."""

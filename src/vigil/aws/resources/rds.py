@@ -1,0 +1,1 @@
+"""RDS DB instances and snapshots (collector being written)."""

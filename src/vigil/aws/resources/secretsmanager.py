@@ -1,0 +1,1 @@
+"""Secrets Manager secrets (collector being written)."""

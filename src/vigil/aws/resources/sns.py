@@ -1,0 +1,1 @@
+"""SNS topics (collector being written)."""

@@ -1,0 +1,1 @@
+"""Applications and data: RDS, Lambda, load balancers, EFS (seeders being written)."""
