@@ -17,8 +17,13 @@ from vigil.settings import LoadedSettings, Settings, load_settings
 from vigil.store import Store, open_store
 
 if TYPE_CHECKING:  # boto3 is imported only by the commands that call AWS
+    from pathlib import Path
+
     from vigil.aws import recorder
     from vigil.aws.session import AwsSession
+    from vigil.interop.awsconfig import ExportFormat
+    from vigil.interop.transfer import ExportReport, ImportListener, ImportReport
+    from vigil.store.inventory import Filters
 
 
 @dataclass
@@ -121,3 +126,34 @@ def rerecord(
     from vigil.aws import recorder
 
     return recorder.rerecord(ctx.session, ctx.store, requests, listener=listener)
+
+
+def import_config(
+    ctx: Context, targets: Sequence[str], *, listener: ImportListener | None = None
+) -> ImportReport:
+    """Bring AWS Config history/snapshot files or API output (local or ``s3://``) into the store."""
+    from vigil.aws.resources import RESOURCE_TYPES
+    from vigil.errors import UsageError
+    from vigil.interop import transfer
+
+    files, ignored = transfer.gather(targets, lambda: ctx.session)
+    if not files:
+        raise UsageError(
+            f"no .json or .json.gz files in {', '.join(targets)}",
+            hint="point at AWS Config's delivery files (AWSLogs/<account>/Config/...) or API output saved as JSON",
+        )
+
+    def volatile(resource_type: str) -> tuple[str, ...]:
+        known = RESOURCE_TYPES.get(resource_type)
+        return known.volatile if known else ()
+
+    return transfer.import_files(
+        ctx.store, files, origin=", ".join(targets), ignored=ignored, volatile=volatile, listener=listener
+    )
+
+
+def export_config(ctx: Context, out: Path, fmt: ExportFormat, filters: Filters) -> ExportReport:
+    """Write the store in AWS Config's shapes (history files, snapshot files or API output)."""
+    from vigil.interop import transfer
+
+    return transfer.export(ctx.store, out, fmt, home_region=ctx.settings.aws.home_region, filters=filters)

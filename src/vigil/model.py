@@ -144,11 +144,15 @@ class ConfigurationItem:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ConfigurationItem:
         """Read the API, notification or S3-delivery form of a CI."""
-        configuration = data.get("configuration") or {}
-        if isinstance(configuration, str):
+        configuration: Any = data.get("configuration") or {}
+        # The API form (GetResourceConfigHistory) carries configuration and every supplementary value
+        # as JSON text; the delivery and notification forms carry objects (with the odd JSON string).
+        api_form = isinstance(configuration, str)
+        if api_form:
             configuration = json.loads(configuration) if configuration.strip() else {}
+        read_value = _json_text if api_form else _maybe_json
         supplementary = {
-            name: _maybe_json(value) for name, value in (data.get("supplementaryConfiguration") or {}).items()
+            name: read_value(value) for name, value in (data.get("supplementaryConfiguration") or {}).items()
         }
         tags = data.get("tags") or {}
         if isinstance(tags, list):  # some exports carry [{key, value}]
@@ -176,6 +180,16 @@ class ConfigurationItem:
             configuration=configuration,
             supplementaryConfiguration=supplementary,
         )
+
+
+def _json_text(value: Any) -> Any:
+    """An API-form supplementary value: JSON text (kept as given when it is not JSON)."""
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
 
 
 def _maybe_json(value: Any) -> Any:

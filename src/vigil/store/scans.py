@@ -17,10 +17,19 @@ from vigil.errors import CollectionError
 from vigil.store.schema import collection_errors, collection_status, scans
 
 
-def start(conn: Connection, kind: str, *, accounts: list[str], regions: list[str], now: datetime) -> int:
+def start(
+    conn: Connection,
+    kind: str,
+    *,
+    accounts: list[str],
+    regions: list[str],
+    now: datetime,
+    origin: str | None = None,
+) -> int:
     result = conn.execute(
         insert(scans).values(
             kind=kind,
+            origin=origin,
             started_at=now,
             status="running",
             accounts=accounts,
@@ -124,6 +133,7 @@ class ScanRecord:
     regions: list[str]
     counts: dict[str, Any]
     api_calls: dict[str, int]
+    origin: str | None = None
 
 
 def get(conn: Connection, scan_id: int | None = None) -> ScanRecord | None:

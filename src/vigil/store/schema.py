@@ -145,6 +145,7 @@ scans = Table(
     Column("regions", Document(), nullable=False),
     Column("counts", Document(), nullable=False),
     Column("api_calls", Document(), nullable=False),
+    Column("origin", Text),  # import: the files or s3:// prefix read
 )
 
 collection_status = Table(

@@ -1,0 +1,1 @@
+"""Interoperability with AWS Config: its delivery files and API shapes, in and out."""
