@@ -265,3 +265,84 @@ def test_api_calls_are_counted_per_service(account: Account) -> None:
     session.client("s3").list_buckets()
     table = {svc: calls for svc, calls, _, _ in session.stats.table()}
     assert table["ec2"] == 2 and table["s3"] == 1 and table["sts"] >= 1
+
+
+def test_throttling_exception_on_a_json_service_is_retried(account: Account, db: Store) -> None:
+    """KMS speaks JSON and says ``ThrottlingException`` (EC2's XML ``RequestLimitExceeded`` is above)."""
+    for region in REGIONS:
+        account.client("kms", region).create_key(Description="throttled")
+    session = account.session(max_attempts=5)
+    seen: list[int] = []
+
+    def answer(**_: Any) -> AWSResponse | None:
+        seen.append(1)
+        if len(seen) <= 3:
+            body = b'{"__type": "ThrottlingException", "message": "Rate exceeded"}'
+            return AWSResponse("https://throttled", 400, {"x-amzn-requestid": "r-1"}, _Raw(body))
+        return None
+
+    session.client("kms", "eu-west-1").meta.events.register("before-send.kms.ListKeys", answer)
+    report = recorder.scan(session, db, types=["AWS::KMS::Key"])
+    assert report.errors == [] and report.status == "complete"
+    assert len(seen) == 4  # three throttled attempts, then the answer
+    assert session.stats.retries >= 3
+    with db.connect() as conn:
+        regions = {c.awsRegion for c in inventory.current(conn, Filters(types=("AWS::KMS::Key",)))}
+    assert regions == set(REGIONS)
+
+
+def test_a_role_that_cannot_be_assumed_says_what_to_check(
+    account: Account, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """moto lets any role be assumed, so the refusal AWS would give is injected into STS's answer."""
+    import boto3
+
+    original = boto3.Session.client
+
+    def refuse(**_: Any) -> tuple[AWSResponse, dict[str, Any]]:
+        body = {
+            "Error": {
+                "Code": "AccessDenied",
+                "Message": f"User: arn:aws:iam::{account.account_id}:user/auditor is not authorized to perform: "
+                f"sts:AssumeRole on resource: {account.role_arn}",
+            },
+            "ResponseMetadata": {"HTTPStatusCode": 403},
+        }
+        return AWSResponse("https://sts", 403, {}, None), body
+
+    def spy(self: Any, service: str, *args: Any, **kwargs: Any) -> Any:
+        client = original(self, service, *args, **kwargs)
+        if service == "sts":
+            client.meta.events.register("before-call.sts.AssumeRole", refuse)
+        return client
+
+    monkeypatch.setattr(boto3.Session, "client", spy)
+    with pytest.raises(NoCredentialsError) as err:
+        account.session(external_id="wrong-id").account_id()
+    assert str(err.value.message) == (
+        f"cannot assume {account.role_arn}: AccessDenied: User: arn:aws:iam::{account.account_id}:user/auditor "
+        f"is not authorized to perform: sts:AssumeRole on resource: {account.role_arn}"
+    )
+    assert "trust policy" in err.value.hint and "external id" in err.value.hint
+    # the command line turns it into exit code 5 and the same message, without a traceback
+    from typer.testing import CliRunner
+
+    from vigil.cli import app
+
+    result = CliRunner().invoke(
+        app,
+        [
+            "scan",
+            "--endpoint-url",
+            account.endpoint,
+            "--role-arn",
+            account.role_arn,
+            "--regions",
+            "us-east-1",
+            "--db",
+            str(tmp_path / "v.db"),
+        ],
+    )
+    assert result.exit_code == 5, result.output
+    assert "cannot assume" in result.output and "AccessDenied" in result.output
+    assert "Traceback" not in result.output

@@ -703,7 +703,7 @@ def import_(
             show_default=False,
         ),
     ],
-    progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show progress bars.")] = True,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
     output: OutputOpt = Format.table,
     out: OutPathOpt = None,
     db: DbOpt = None,
@@ -721,7 +721,7 @@ def import_(
     """
 
     def body() -> int:
-        with engine.context(config, db=db) as ctx, _progress(progress and output is Format.table) as bars:
+        with engine.context(config, db=db) as ctx, _progress(not quiet and output is Format.table) as bars:
             report = engine.import_config(ctx, sources, listener=_ImportBars(bars))
         data = report.as_dict()
         if output is not Format.table:
