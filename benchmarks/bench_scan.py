@@ -180,6 +180,7 @@ def _row(n: int, run: str, scan: ScanRun, baseline: ScanRun | None) -> dict[str,
         "scan_s": seconds,
         "wall_s": scan.wall_s,
         "api_calls": report.get("apiCallsTotal"),
+        "calls_per_resource": ratio(report.get("apiCallsTotal"), report.get("recorded")),
         "cis_per_s": ratio(report.get("recorded"), seconds),
         "rss_mib": scan.rss_mib,
         "status": scan.status,
@@ -187,13 +188,16 @@ def _row(n: int, run: str, scan: ScanRun, baseline: ScanRun | None) -> dict[str,
     }
 
 
-def measure_scale(endpoint: str, n: int) -> tuple[list[dict[str, Any]], list[str]]:
+def measure_scale(server: emulator.Emulator, n: int) -> tuple[list[dict[str, Any]], list[str]]:
     """Seed a fresh account at scale ``n`` and scan it: default concurrency, sequential, maybe a re-scan."""
-    account = new_account(endpoint)
+    account = new_account(server.endpoint)
     seed_s = seed(account, n)
+    key = account.credentials["AccessKeyId"]
     with tempfile.TemporaryDirectory(prefix="vigil-bench-scan-") as tmp:
         folder = Path(tmp)
+        before = _served(server, key)
         first = run_scan(account, folder, folder / "bench.db")
+        served = _served(server, key) - before
         rescan = run_scan(account, folder, folder / "bench.db") if n == RESCAN_AT else None
         sequential = run_scan(account, folder, folder / "sequential.db", concurrency=1)
     runs = [(f"concurrency {DEFAULT_CONCURRENCY} (default)", first, sequential)]
@@ -201,7 +205,7 @@ def measure_scale(endpoint: str, n: int) -> tuple[list[dict[str, Any]], list[str
         runs.append(("re-scan right after, nothing changed", rescan, None))
     runs.append(("--concurrency 1 (baseline)", sequential, sequential))
     rows = [_row(n, label, scan, baseline) for label, scan, baseline in runs]
-    rows[0] = {"n": n, "seed_s": seed_s, **rows[0]}
+    rows[0] = {"n": n, "seed_s": seed_s, **rows[0], "server_requests": served}
     notes = [_calls_by_service(n, first)]
     notes += [
         f"N={n}, {label}: failed: {scan.stderr.strip()[-400:]}"
@@ -209,6 +213,11 @@ def measure_scale(endpoint: str, n: int) -> tuple[list[dict[str, Any]], list[str
         if scan.report is None
     ]
     return rows, notes
+
+
+def _served(server: emulator.Emulator, key: str) -> int:
+    """Requests the emulator has served for one access key (the account's session) so far."""
+    return server.requests.snapshot()[key] if server.requests else 0
 
 
 def _calls_by_service(n: int, scan: ScanRun) -> str:
@@ -253,10 +262,10 @@ def reference_table(rows: list[dict[str, Any]]) -> ResultTable:
 
 
 @contextmanager
-def running_emulator() -> Iterator[str]:
+def running_emulator() -> Iterator[emulator.Emulator]:
     server = emulator.start()
     try:
-        yield server.endpoint
+        yield server
     finally:
         server.stop()
 
@@ -272,9 +281,9 @@ def run(full: bool = False) -> list[ResultTable]:
             "machine: these times include its share of the CPU.",
         ],
     )
-    with running_emulator() as endpoint:
+    with running_emulator() as server:
         for n in FULL_SCALES if full else SCALES:
-            rows, notes = measure_scale(endpoint, n)
+            rows, notes = measure_scale(server, n)
             result.rows += rows
             result.notes += notes
     return [result, reference_table(result.rows)]

@@ -41,7 +41,10 @@ REPORT = (
 def fx(monkeypatch: pytest.MonkeyPatch) -> Fetch:
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "not-used-by-the-stubber")
-    session = AwsSession(AwsSettings(regions=["us-east-1"], endpoint_url="http://127.0.0.1:9"))
+    # nothing listens on port 9: a call that is not stubbed fails at once (one attempt, no retries)
+    session = AwsSession(
+        AwsSettings(regions=["us-east-1"], endpoint_url="http://127.0.0.1:9", max_attempts=1)
+    )
     return Fetch(session, ACCOUNT, now=NOW)
 
 

@@ -63,7 +63,11 @@ def test_scan_then_explore(seeded: Seeded, tmp_path: Path) -> None:
     assert report["recorded"] >= 60 and report["counts"]["discovered"] == report["recorded"]
     assert {s["service"] for s in report["apiStats"]} >= {"ec2", "iam", "s3", "kms", "cloudtrail"}
     assert report["apiCallsTotal"] == sum(report["apiCalls"].values())
-    assert len(report["units"]) == 3 + 13 * len(REGIONS)
+    from vigil.aws.resources import RESOURCE_TYPES
+
+    assert len(report["units"]) == sum(
+        1 if t.scope == "global" else len(REGIONS) for t in RESOURCE_TYPES.values()
+    )
     assert all(u["status"] == "ok" and u["seconds"] >= 0 for u in report["units"])
 
     listed = json.loads(vigil("resources", "--db", db, "--output", "json").stdout)

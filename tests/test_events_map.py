@@ -96,7 +96,8 @@ def test_failed_and_read_only_calls_change_nothing() -> None:
 
 
 def test_types_not_recorded_yet_map_to_nothing() -> None:
-    event = record("aws.defense-evasion.vpc-remove-flow-logs", "DeleteFlowLogs")
+    # AMIs are not a recorded type; sharing one must not be mistaken for another EC2 change
+    event = record("aws.exfiltration.ec2-share-ami", "ModifyImageAttribute")
     assert targets(event) == []
 
 
@@ -145,3 +146,34 @@ def test_all_real_records_parse_without_error() -> None:
                 assert target.resource_type in RESOURCE_TYPES and target.ref
             count += 1
     assert count == 310
+
+
+def test_account_wide_settings_re_record_the_account_in_every_region() -> None:
+    event = {
+        "eventSource": "s3.amazonaws.com",
+        "eventName": "PutAccountPublicAccessBlock",
+        "awsRegion": "us-east-1",
+        "recipientAccountId": "123456789012",
+        "requestParameters": {"PublicAccessBlockConfiguration": {"BlockPublicAcls": True}},
+    }
+    assert targets(event) == [Target("AWS::::Account", "*", "123456789012")]
+    contact = {**event, "eventSource": "account.amazonaws.com", "eventName": "PutAlternateContact"}
+    assert targets(contact) == [Target("AWS::::Account", "*", "123456789012")]
+    # a bucket's own block stays a change of that bucket, in its region
+    bucket = {
+        **event,
+        "eventName": "PutBucketPublicAccessBlock",
+        "requestParameters": {"bucketName": "logs-1"},
+    }
+    assert targets(bucket) == [Target("AWS::S3::Bucket", "us-east-1", "logs-1")]
+
+
+def test_an_elastic_ip_association_re_records_the_instance_and_the_address() -> None:
+    event = {
+        "eventSource": "ec2.amazonaws.com",
+        "eventName": "AssociateAddress",
+        "awsRegion": "eu-west-1",
+        "requestParameters": {"instanceId": "i-0abc", "allocationId": "eipalloc-0123"},
+        "responseElements": {"associationId": "eipassoc-0456", "return": True},
+    }
+    assert Target("AWS::EC2::Instance", "eu-west-1", "i-0abc") in targets(event)

@@ -68,6 +68,7 @@ def check_account(r: Recorded) -> None:
         True,
         False,
     )
+    checks_security.check_account_security(r)
 
 
 def check_user(r: Recorded) -> None:
@@ -109,7 +110,11 @@ def check_policy(r: Recorded) -> None:
     (default,) = [v for v in admin.configuration["policyVersionList"] if v["isDefaultVersion"]]
     assert default["document"]["Statement"] == [{"Effect": "Allow", "Action": "*", "Resource": "*"}]
     bob = r.one("AWS::IAM::User", "bob")
-    assert rels(admin) == {("Is attached to User", "AWS::IAM::User", bob.resourceId)}
+    admins = r.one("AWS::IAM::Group", "admins")
+    assert rels(admin) == {
+        ("Is attached to User", "AWS::IAM::User", bob.resourceId),
+        ("Is attached to Group", "AWS::IAM::Group", admins.resourceId),
+    }
     assert admin.tags == {"owner": "legacy"}
     read = r.one("AWS::IAM::Policy", "s3-read")
     assert {x.relationshipName for x in read.relationships} == {"Is attached to Role", "Is attached to Group"}
@@ -410,4 +415,4 @@ def test_scan_report_counts(recorded: Recorded) -> None:
     assert set(report.api_calls) <= set(boto3.session.Session().get_available_services())
     units = {(o.unit.region, o.unit.rtype.name) for o in report.outcomes}
     assert (GLOBAL_REGION, "AWS::IAM::User") in units and ("eu-west-1", "AWS::IAM::User") not in units
-    assert len(units) == 3 + 13 * len(REGIONS)
+    assert len(units) == sum(1 if t.scope == "global" else len(REGIONS) for t in RESOURCE_TYPES.values())

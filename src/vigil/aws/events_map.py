@@ -33,13 +33,15 @@ class Target:
 
 
 @cache
-def _index() -> dict[tuple[str, str], list[tuple[ResourceType, tuple[ParsedResult, ...], str]]]:
-    index: dict[tuple[str, str], list[tuple[ResourceType, tuple[ParsedResult, ...], str]]] = {}
+def _index() -> dict[tuple[str, str], list[tuple[ResourceType, tuple[ParsedResult, ...], str, bool]]]:
+    index: dict[tuple[str, str], list[tuple[ResourceType, tuple[ParsedResult, ...], str, bool]]] = {}
     for rtype in RESOURCE_TYPES.values():
         for change in rtype.events:
             compiled = tuple(jmespath.compile(p) for p in change.paths)
             for name in change.names:
-                index.setdefault((change.source, name), []).append((rtype, compiled, change.prefix))
+                index.setdefault((change.source, name), []).append(
+                    (rtype, compiled, change.prefix, change.everywhere)
+                )
     return index
 
 
@@ -58,10 +60,10 @@ def targets(record: Mapping[str, Any]) -> list[Target]:
     entries = _index().get((str(record.get("eventSource")), str(record.get("eventName"))), [])
     out: dict[Target, None] = {}
     region = str(record.get("awsRegion") or "")
-    for rtype, expressions, prefix in entries:
+    for rtype, expressions, prefix, everywhere in entries:
         if rtype.scope == "global":
             where = GLOBAL_REGION
-        elif record.get("eventSource") in GLOBAL_SOURCES:
+        elif everywhere or record.get("eventSource") in GLOBAL_SOURCES:
             where = ALL_REGIONS
         else:
             where = region

@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import boto3
 import botocore.exceptions
@@ -201,6 +202,10 @@ class AwsSession:
                     service, region_name=region, endpoint_url=self.settings.endpoint_url, config=self._config
                 )
                 self._count(client)
+                if service == "s3control" and self.settings.endpoint_url:
+                    client.meta.events.register(
+                        "before-sign.s3-control", _keep_endpoint_host(self.settings.endpoint_url)
+                    )
                 self._clients[key] = client
         return client
 
@@ -244,6 +249,21 @@ class AwsSession:
             r["RegionName"] for r in found if r.get("OptInStatus", "opt-in-not-required") != "not-opted-in"
         ]
         return sorted(enabled)
+
+
+def _keep_endpoint_host(endpoint_url: str) -> Callable[..., None]:
+    """S3 Control's endpoint rules put ``<account id>.`` before the host, a configured endpoint's too
+    (``123456789012.127.0.0.1:4566`` resolves nowhere; ``inject_host_prefix=False`` does not reach
+    the rules). The account id also travels in the ``x-amz-account-id`` header, which is what an
+    emulator reads, so the configured host is put back before the request is signed."""
+    host = urlsplit(endpoint_url).netloc
+
+    def restore(request: Any, **_: Any) -> None:
+        parts = urlsplit(request.url)
+        if parts.netloc.endswith(f".{host}"):
+            request.url = urlunsplit(parts._replace(netloc=host))
+
+    return restore
 
 
 def error_code(exc: BaseException) -> tuple[str, str]:

@@ -9,6 +9,8 @@ from __future__ import annotations
 import logging
 import os
 import random
+import threading
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,12 +24,51 @@ EMULATOR_KEY_ID = "AKIAVIGILDEMO0000000"
 EMULATOR_SECRET = "vigil-demo-secret-not-a-real-credential"
 
 
+# Services Vigil reads that moto does not emulate, by signing name. Without this, moto prints a
+# "no backend" notice to stdout and werkzeug a traceback for each call.
+MISSING_SERVICES = {"access-analyzer": "IAM Access Analyzer"}
+
+
+class RequestLog:
+    """WSGI middleware counting the requests the emulator serves, per access key id.
+
+    Every signed AWS request names its key in ``Authorization: AWS4-HMAC-SHA256 Credential=<key>/…``;
+    each emulator account is reached with keys of its own, so the counts tell who made how many calls
+    (the benchmarks compare tools' API calls this way, from the server's side)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self._lock = threading.Lock()
+        self.counts: Counter[str] = Counter()
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        header = environ.get("HTTP_AUTHORIZATION", "")
+        _, _, rest = header.partition("Credential=")
+        scope = rest.split(",", 1)[0].split("/") if rest else [""]
+        with self._lock:
+            self.counts[scope[0]] += 1
+        service = scope[3] if len(scope) > 3 else ""
+        if service in MISSING_SERVICES:
+            # what an endpoint without the service answers: no AWS error shape, no request id
+            body = f"the embedded emulator (moto) has no {MISSING_SERVICES[service]} backend".encode()
+            start_response(
+                "501 Not Implemented", [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))]
+            )
+            return [body]
+        return self.app(environ, start_response)
+
+    def snapshot(self) -> Counter[str]:
+        with self._lock:
+            return Counter(self.counts)
+
+
 @dataclass
 class Emulator:
     """A running moto server."""
 
     server: Any
     endpoint: str
+    requests: RequestLog | None = None
 
     def stop(self) -> None:
         self.server.stop()
@@ -58,7 +99,9 @@ def start(host: str = "127.0.0.1", port: int = 0) -> Emulator:
             f"cannot start the AWS emulator on {host}:{port}: {exc.strerror}", hint="choose another --port"
         ) from exc
     real_port = server._server.server_port
-    return Emulator(server=server, endpoint=f"http://{host}:{real_port}")
+    log = RequestLog(server._server.app)
+    server._server.app = log  # werkzeug's handler reads server.app on every request
+    return Emulator(server=server, endpoint=f"http://{host}:{real_port}", requests=log)
 
 
 def client_environment(endpoint: str, region: str = "us-east-1") -> dict[str, str]:

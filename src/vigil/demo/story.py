@@ -1,17 +1,22 @@
 """``vigil demo``: the whole story on the built-in emulator, in about a minute.
 
-1. start the AWS emulator (moto) on a loopback port; 2. build the sample estate; 3. record it;
-4. make three careless changes; 5. record again; 6. show the history diff of what changed and
-the blast radius of the security group; 7. say what to try next.
+1. start the AWS emulator (moto) on a loopback port; 2. build the sample estate; 3. record it, and
+show what its configuration exposes; 4. make three careless changes; 5. record again; 6. show the
+history diff of what changed; 7. the blast radius of the web security group and of the internet-facing
+load balancer; 8. take it all out in AWS Config's own snapshot format; then say what to try next.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import sys
+import tempfile
 import time
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 import boto3
 from rich.panel import Panel
@@ -22,6 +27,8 @@ from vigil.aws import recorder
 from vigil.demo import emulator, estate
 from vigil.diff import diff
 from vigil.errors import EXIT_BUG, EXIT_OK, EXIT_PARTIAL
+from vigil.interop.awsconfig import ExportFormat
+from vigil.model import ConfigurationItem
 from vigil.output import stderr, stdout, table
 from vigil.store import inventory
 
@@ -50,6 +57,84 @@ def _fresh(db: str) -> None:
         path = Path(db + suffix)
         if path.exists():
             path.unlink()
+
+
+def _public_policy(text: Any) -> bool:
+    doc = json.loads(text) if isinstance(text, str) else text or {}
+    return any(
+        stmt.get("Effect") == "Allow" and stmt.get("Principal") in ("*", {"AWS": "*"})
+        for stmt in doc.get("Statement", [])
+    )
+
+
+# What the recorded configuration of a few types exposes, in one sentence each (the rules issue turns
+# these into findings; here they show what the recorder captures).
+EXPOSURES: Mapping[str, Callable[[ConfigurationItem], str | None]] = {
+    "AWS::EC2::SecurityGroup": lambda ci: (
+        "allows "
+        + ", ".join(
+            f"{p.get('fromPort')}/{p.get('ipProtocol')}"
+            for p in ci.configuration.get("ipPermissions", [])
+            if "0.0.0.0/0" in p.get("ipRanges", [])
+        )
+        + " from 0.0.0.0/0"
+        if any("0.0.0.0/0" in p.get("ipRanges", []) for p in ci.configuration.get("ipPermissions", []))
+        and ci.resourceName
+        and not ci.resourceName.startswith("web-")
+        else None
+    ),
+    "AWS::RDS::DBInstance": lambda ci: (
+        "publicly accessible database, storage not encrypted"
+        if ci.configuration.get("publiclyAccessible") and not ci.configuration.get("storageEncrypted")
+        else None
+    ),
+    "AWS::RDS::DBSnapshot": lambda ci: (
+        "anyone may restore this database snapshot"
+        if any(
+            "all" in (a.get("attributeValues") or [])
+            for a in ci.supplementaryConfiguration.get("DBSnapshotAttributes", [])
+            if isinstance(a, dict)
+        )
+        else None
+    ),
+    "AWS::EC2::Snapshot": lambda ci: (
+        "anyone may create a volume from this snapshot"
+        if any(
+            p.get("group") == "all" for p in ci.supplementaryConfiguration.get("CreateVolumePermissions", [])
+        )
+        else None
+    ),
+    "AWS::Lambda::Function": lambda ci: (
+        "anyone may invoke this function"
+        if _public_policy((ci.supplementaryConfiguration.get("Policy") or {}).get("policyText"))
+        else None
+    ),
+    "AWS::ElasticLoadBalancingV2::LoadBalancer": lambda ci: (
+        "internet-facing, plain HTTP listener on port 80"
+        if ci.configuration.get("scheme") == "internet-facing"
+        and any(
+            listener.get("protocol") == "HTTP"
+            for listener in ci.supplementaryConfiguration.get("Listeners", [])
+        )
+        else None
+    ),
+    "AWS::EC2::Volume": lambda ci: "not encrypted" if ci.configuration.get("encrypted") is False else None,
+}
+
+
+def first_scan_cis(ctx: engine.Context) -> list[ConfigurationItem]:
+    with ctx.store.connect() as conn:
+        return inventory.current(conn)
+
+
+def _exposures(cis: list[ConfigurationItem]) -> list[list[str]]:
+    rows = []
+    for ci in cis:
+        check = EXPOSURES.get(ci.resourceType)
+        said = check(ci) if check else None
+        if said:
+            rows.append([ci.resourceType.split("::", 1)[1], ci.resourceName or ci.resourceId, said])
+    return rows
 
 
 class _Quiet(recorder.Listener):
@@ -92,10 +177,13 @@ def _story(
         sample = estate.seed(lambda svc, region: boto3.client(svc, region_name=region), regions, scale)
     first = sample.first
     stdout.print(
-        f"account {sample.account_id}: per region a VPC with public and private subnets, 5 security groups, "
-        f"3 instances, volumes, KMS keys and buckets; IAM users {', '.join(sorted(sample.users)[:4])}…\n"
-        "It has the mistakes real accounts have: SSH and RDP open to the world, a public bucket, unencrypted "
-        "volumes, a user without MFA holding an admin policy, a trail without log validation."
+        f"account {sample.account_id}, per region: a VPC with public and private subnets, a NAT gateway, a peered "
+        "shared-services VPC and flow logs; security groups, instances, volumes and snapshots; an internet-facing "
+        "load balancer in front of the web instance; RDS databases, a Lambda function, EFS; KMS keys, buckets, "
+        "secrets, ECR repositories; a log group whose metric filter feeds an alarm that notifies an SNS topic; "
+        f"CloudTrail, AWS Config and GuardDuty; IAM users {', '.join(sorted(sample.users)[:3])}… and groups.\n"
+        "It has the mistakes real accounts have: SSH and RDP open to the world, a public database and public "
+        "snapshots, a Lambda anyone can invoke, a user without MFA holding an admin policy, and more."
     )
 
     ctx = engine.context(None, db=db, aws={"endpoint_url": em.endpoint, "regions": regions})
@@ -105,33 +193,13 @@ def _story(
         for renderable in views.scan_tables(first_scan):
             stdout.print(renderable)
         with ctx.store.connect() as conn:
-            prod_groups = inventory.current(
-                conn,
-                inventory.Filters(
-                    types=("AWS::EC2::SecurityGroup",), tags=(("env", "prod"),), regions=(first.region,)
-                ),
-            )
+            everything = inventory.current(conn, inventory.Filters(regions=(first.region,)))
+        types = {ci.resourceType for ci in first_scan_cis(ctx)}
         stdout.print(
-            table(
-                f"Security groups tagged env=prod in {first.region}  (vigil resources --type AWS::EC2::SecurityGroup "
-                "--tag env=prod)",
-                ["id", "name", "ingress rules", "open to 0.0.0.0/0"],
-                [
-                    [
-                        ci.resourceId,
-                        ci.resourceName,
-                        len(ci.configuration.get("ipPermissions", [])),
-                        ", ".join(
-                            f"{p.get('fromPort')}/{p.get('ipProtocol')}"
-                            for p in ci.configuration.get("ipPermissions", [])
-                            if "0.0.0.0/0" in p.get("ipRanges", [])
-                        )
-                        or "-",
-                    ]
-                    for ci in prod_groups
-                ],
-            )
+            f"Recorded [bold]{first_scan.recorded}[/bold] resources of [bold]{len(types)}[/bold] types. "
+            f"What their configuration exposes in {first.region} (the rule engine will turn this into findings):"
         )
+        stdout.print(table("Exposed by configuration", ["type", "resource", "what"], _exposures(everything)))
 
         _step(4, "A careless afternoon: three changes made in the account")
         changes = estate.make_mistakes(lambda svc, region: boto3.client(svc, region_name=region), sample)
@@ -159,9 +227,27 @@ def _story(
                 )
             group = inventory.find_one(conn, first.groups["web"], resource_type="AWS::EC2::SecurityGroup")
             blast = inventory.graph(conn, group, 1)
+            balancer = inventory.find_one(
+                conn,
+                first.load_balancers["web"],
+                resource_type="AWS::ElasticLoadBalancingV2::LoadBalancer",
+            )
+            front = inventory.graph(conn, balancer, 1)
 
-        _step(7, "Who is touched if this group changes: vigil graph")
+        _step(7, "Who is touched if this group changes, and what the internet reaches: vigil graph")
         stdout.print(views.graph_tables(blast, 1)[0])
+        stdout.print(views.graph_tables(front, 1)[0])
+
+        _step(8, "Take it out in AWS Config's own format: vigil export --format snapshot")
+        out = Path(tempfile.mkdtemp(prefix="vigil-demo-export-"))
+        exported = engine.export_config(ctx, out, ExportFormat.snapshot, inventory.Filters())
+        names = sorted(Path(f).relative_to(out).as_posix() for f in exported.files)
+        stdout.print(
+            f"{exported.items} configuration items in {len(names)} snapshot files, as AWS Config's delivery channel "
+            f"writes them (and `vigil import` reads them back):"
+        )
+        for name in names:
+            stdout.print(f"  {out.name}/{name}")
 
     elapsed = time.perf_counter() - started
     hint = f"--db {db}"
@@ -176,6 +262,8 @@ def _story(
                     f"{vigil} show {first.groups['web']} {hint}",
                     f"{vigil} history {first.groups['web']} {hint} --diff",
                     f"{vigil} graph {first.vpc} {hint} --output dot | dot -Tsvg > vpc.svg",
+                    f"{vigil} export {hint} --out config-history   # AWS Config history files",
+                    f"{vigil} import config-history {hint.replace('.db', '-copy.db')}",
                     f"{vigil} scans {hint}",
                     f"{vigil} scan --regions us-east-1 --stats   # your own account, read-only credentials",
                 ]

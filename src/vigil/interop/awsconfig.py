@@ -21,7 +21,6 @@ tooling can read, and what it reads back exports byte for byte the same: files a
 from __future__ import annotations
 
 import gzip
-import json
 import uuid
 import zlib
 from collections import defaultdict
@@ -30,6 +29,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
+
+import orjson
 
 from vigil.model import GLOBAL_REGION, ConfigurationItem, parse_time
 
@@ -73,11 +74,10 @@ def decode(name: str, raw: bytes) -> Any:
         except (OSError, EOFError, zlib.error) as exc:
             raise ValueError(f"not a readable gzip file ({exc})") from exc
     try:
-        return json.loads(raw)
-    except UnicodeDecodeError as exc:
-        raise ValueError(f"not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from exc
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        reason = exc.msg if exc.msg else str(exc)
+        raise ValueError(f"invalid JSON at line {exc.lineno} column {exc.colno}: {reason}") from exc
 
 
 def _shape(doc: Any) -> tuple[str, list[Any]] | None:
@@ -209,11 +209,12 @@ def api_dict(ci: ConfigurationItem) -> dict[str, Any]:
 
 
 def _compact(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return orjson.dumps(value).decode()
 
 
-def _dump(doc: Any) -> bytes:
-    return json.dumps(doc, indent=2, ensure_ascii=False).encode() + b"\n"
+def _dump(doc: Any, *, indent: bool = False) -> bytes:
+    """Compact JSON as the delivery channel writes it; indented for API output people read."""
+    return orjson.dumps(doc, option=orjson.OPT_INDENT_2 if indent else 0) + b"\n"
 
 
 def _gzip(data: bytes) -> bytes:
@@ -293,4 +294,4 @@ def api_file(items: Sequence[ConfigurationItem]) -> bytes:
     ordered = sorted(
         items, key=lambda c: (c.accountId, c.awsRegion, c.resourceType, c.resourceId, *_order(c))
     )
-    return _dump({"configurationItems": [api_dict(c) for c in ordered]})
+    return _dump({"configurationItems": [api_dict(c) for c in ordered]}, indent=True)

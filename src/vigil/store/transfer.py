@@ -122,20 +122,20 @@ def import_items(
     result.imported = len(ci_rows)
 
     # the newest new item per resource, and whether it is newer than what the resource points at
-    newest: dict[ResourceKey, tuple[int, ConfigurationItem]] = {}
-    for (key, ci), ci_id in zip(owners, ids, strict=True):
+    newest: dict[ResourceKey, tuple[tuple[datetime, int], int, ConfigurationItem]] = {}
+    for (key, ci), ci_id, ci_row in zip(owners, ids, ci_rows, strict=True):
+        order = (ci_row["capture_time"], ci_row["state_id"])
         best = newest.get(key)
-        if best is None or _order(ci) >= _order(best[1]):
-            newest[key] = (ci_id, ci)
+        if best is None or order >= best[0]:
+            newest[key] = (order, ci_id, ci)
     current_times = _latest_times(
         conn, [existing[k].latest_ci_id for k in newest if existing[k].latest_ci_id]
     )
 
     updates: list[dict[str, Any]] = []
     edges: list[tuple[int, ConfigurationItem]] = []
-    for key, (ci_id, ci) in newest.items():
+    for key, (candidate, ci_id, ci) in newest.items():
         row = existing[key]
-        candidate = _order(ci)
         held = current_times.get(row.latest_ci_id) if row.latest_ci_id else None
         if held is not None and held >= candidate:
             continue

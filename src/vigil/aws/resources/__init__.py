@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-from vigil.aws.resources import (  # noqa: F401  (modules whose entries are being added)
+from vigil.aws.resources import (
     account,
     awslambda,
     cloudtrail,
@@ -53,6 +53,7 @@ class ChangeEvent:
     names: tuple[str, ...]
     paths: tuple[str, ...]
     prefix: str = ""
+    everywhere: bool = False  # an account-wide setting: re-record the type in every region
 
 
 @dataclass(frozen=True)
@@ -69,9 +70,9 @@ class ResourceType:
         return self.name.split("::")[-1]
 
 
-def on(source: str, names: str, *paths: str, prefix: str = "") -> ChangeEvent:
+def on(source: str, names: str, *paths: str, prefix: str = "", everywhere: bool = False) -> ChangeEvent:
     """A ``ChangeEvent`` from a space-separated list of event names (keeps the table readable)."""
-    return ChangeEvent(source, tuple(names.split()), paths, prefix)
+    return ChangeEvent(source, tuple(names.split()), paths, prefix, everywhere)
 
 
 def _ec2(names: str, prefix: str, *paths: str) -> tuple[ChangeEvent, ...]:
@@ -112,6 +113,33 @@ RESOURCE_TYPES: dict[str, ResourceType] = {
                     ),
                     ACCOUNT_PATH,
                 ),
+                on(
+                    "s3.amazonaws.com",
+                    "PutAccountPublicAccessBlock DeleteAccountPublicAccessBlock",
+                    ACCOUNT_PATH,
+                    everywhere=True,
+                ),
+                on(
+                    "account.amazonaws.com",
+                    "PutAlternateContact DeleteAlternateContact",
+                    ACCOUNT_PATH,
+                    everywhere=True,
+                ),
+                on("access-analyzer.amazonaws.com", "CreateAnalyzer DeleteAnalyzer", ACCOUNT_PATH),
+                on(
+                    "securityhub.amazonaws.com",
+                    "EnableSecurityHub DisableSecurityHub BatchEnableStandards BatchDisableStandards",
+                    ACCOUNT_PATH,
+                ),
+                on(
+                    "config.amazonaws.com",
+                    (
+                        "PutConfigurationRecorder DeleteConfigurationRecorder StartConfigurationRecorder "
+                        "StopConfigurationRecorder"
+                    ),
+                    ACCOUNT_PATH,
+                ),
+                on("guardduty.amazonaws.com", "CreateDetector DeleteDetector", ACCOUNT_PATH),
             ),
             volatile=account.VOLATILE,
         ),
@@ -184,7 +212,7 @@ RESOURCE_TYPES: dict[str, ResourceType] = {
                     "ModifyInstanceAttribute ModifyInstanceMetadataOptions "
                     "AssociateIamInstanceProfile DisassociateIamInstanceProfile "
                     "ReplaceIamInstanceProfileAssociation AttachVolume DetachVolume MonitorInstances "
-                    "UnmonitorInstances"
+                    "UnmonitorInstances AssociateAddress"
                 ),
                 "i-",
                 "requestParameters.instancesSet.items[].instanceId",
@@ -237,7 +265,7 @@ RESOURCE_TYPES: dict[str, ResourceType] = {
             _ec2(
                 (
                     "CreateNetworkInterface DeleteNetworkInterface AttachNetworkInterface "
-                    "ModifyNetworkInterfaceAttribute RunInstances"
+                    "ModifyNetworkInterfaceAttribute RunInstances AssociateAddress"
                 ),
                 "eni-",
                 "requestParameters.networkInterfaceId",
@@ -376,10 +404,368 @@ RESOURCE_TYPES: dict[str, ResourceType] = {
             ),
             volatile=cloudtrail.VOLATILE,
         ),
-        # -- network types (helper A) --
-        # -- monitoring types (helper B) --
-        # -- application types (helper C) --
-        # -- security-service types (helper D) --
+        ResourceType(
+            iam.GROUP,
+            "iam",
+            iam.collect_groups,
+            "global",
+            (
+                on(
+                    _IAM,
+                    (
+                        "CreateGroup DeleteGroup UpdateGroup AttachGroupPolicy DetachGroupPolicy "
+                        "PutGroupPolicy DeleteGroupPolicy AddUserToGroup RemoveUserFromGroup"
+                    ),
+                    "requestParameters.groupName",
+                    "responseElements.group.groupId",
+                ),
+            ),
+        ),
+        ResourceType(
+            ec2.SNAPSHOT,
+            "ec2",
+            ec2.collector(ec2.KINDS[ec2.SNAPSHOT]),
+            "regional",
+            _ec2(
+                (
+                    "CreateSnapshot CopySnapshot DeleteSnapshot ModifySnapshotAttribute "
+                    "ResetSnapshotAttribute ModifySnapshotTier RestoreSnapshotTier"
+                ),
+                "snap-",
+                "responseElements.snapshotId",
+                "requestParameters.snapshotId",
+                "requestParameters.*.SnapshotId",
+            ),
+        ),
+        ResourceType(
+            ec2.NAT_GATEWAY,
+            "ec2",
+            ec2.collector(ec2.KINDS[ec2.NAT_GATEWAY]),
+            "regional",
+            _ec2(
+                (
+                    "CreateNatGateway DeleteNatGateway AssociateNatGatewayAddress "
+                    "DisassociateNatGatewayAddress AssignPrivateNatGatewayAddress "
+                    "UnassignPrivateNatGatewayAddress"
+                ),
+                "nat-",
+                "responseElements.CreateNatGatewayResponse.natGateway.natGatewayId",
+                "requestParameters.*.NatGatewayId",
+            ),
+        ),
+        ResourceType(
+            ec2.EIP,
+            "ec2",
+            ec2.collector(ec2.KINDS[ec2.EIP]),
+            "regional",
+            (
+                *_ec2(
+                    "AllocateAddress ReleaseAddress AssociateAddress DisassociateAddress",
+                    "eipalloc-",
+                    "responseElements.allocationId",
+                    "requestParameters.allocationId",
+                ),
+                # EC2-Classic style calls name the address by its public IP (the EIP's resourceName).
+                on(_EC2, "AssociateAddress DisassociateAddress ReleaseAddress", "requestParameters.publicIp"),
+            ),
+        ),
+        ResourceType(
+            ec2.FLOW_LOG,
+            "ec2",
+            ec2.collector(ec2.KINDS[ec2.FLOW_LOG]),
+            "regional",
+            _ec2(
+                "CreateFlowLogs DeleteFlowLogs",
+                "fl-",
+                "responseElements.CreateFlowLogsResponse.flowLogIdSet.item",
+                "requestParameters.DeleteFlowLogsRequest.FlowLogId.content",
+                "requestParameters.DeleteFlowLogsRequest.FlowLogId[].content",
+            ),
+        ),
+        ResourceType(
+            ec2.PEERING,
+            "ec2",
+            ec2.collector(ec2.KINDS[ec2.PEERING]),
+            "regional",
+            _ec2(
+                (
+                    "CreateVpcPeeringConnection AcceptVpcPeeringConnection RejectVpcPeeringConnection "
+                    "DeleteVpcPeeringConnection ModifyVpcPeeringConnectionOptions"
+                ),
+                "pcx-",
+                "responseElements.vpcPeeringConnection.vpcPeeringConnectionId",
+                "requestParameters.vpcPeeringConnectionId",
+                "requestParameters.*.VpcPeeringConnectionId",
+            ),
+        ),
+        ResourceType(
+            logs.LOG_GROUP,
+            "logs",
+            logs.collect_log_groups,
+            "regional",
+            (
+                on(
+                    "logs.amazonaws.com",
+                    (
+                        "CreateLogGroup DeleteLogGroup PutRetentionPolicy DeleteRetentionPolicy "
+                        "AssociateKmsKey DisassociateKmsKey PutMetricFilter DeleteMetricFilter "
+                        "TagLogGroup UntagLogGroup TagResource UntagResource PutDataProtectionPolicy "
+                        "DeleteDataProtectionPolicy"
+                    ),
+                    "requestParameters.logGroupName",
+                    "requestParameters.logGroupIdentifier",
+                    "requestParameters.resourceArn",
+                ),
+                # the trail that delivers to a group is on the group's item too
+                on(
+                    "cloudtrail.amazonaws.com",
+                    "CreateTrail UpdateTrail",
+                    "requestParameters.cloudWatchLogsLogGroupArn",
+                ),
+            ),
+            volatile=logs.VOLATILE,
+        ),
+        ResourceType(
+            cloudwatch.ALARM,
+            "cloudwatch",
+            cloudwatch.collect_alarms,
+            "regional",
+            (
+                on(
+                    "monitoring.amazonaws.com",
+                    (
+                        "PutMetricAlarm DeleteAlarms EnableAlarmActions DisableAlarmActions "
+                        "TagResource UntagResource"
+                    ),
+                    "requestParameters.alarmName",
+                    "requestParameters.alarmNames[]",
+                    "requestParameters.resourceARN",
+                ),
+            ),
+            volatile=cloudwatch.VOLATILE,
+        ),
+        ResourceType(
+            sns.TOPIC,
+            "sns",
+            sns.collect_topics,
+            "regional",
+            (
+                on(
+                    "sns.amazonaws.com",
+                    (
+                        "CreateTopic DeleteTopic SetTopicAttributes Subscribe ConfirmSubscription "
+                        "Unsubscribe AddPermission RemovePermission TagResource UntagResource "
+                        "PutDataProtectionPolicy"
+                    ),
+                    "requestParameters.topicArn",
+                    "responseElements.topicArn",
+                    "requestParameters.resourceArn",
+                    # Unsubscribe names only the subscription (``<topic ARN>:<id>``)
+                    "requestParameters.subscriptionArn",
+                ),
+            ),
+        ),
+        ResourceType(
+            sqs.QUEUE,
+            "sqs",
+            sqs.collect_queues,
+            "regional",
+            (
+                on(
+                    "sqs.amazonaws.com",
+                    (
+                        "CreateQueue DeleteQueue SetQueueAttributes TagQueue UntagQueue AddPermission "
+                        "RemovePermission"
+                    ),
+                    "requestParameters.queueUrl",
+                    "responseElements.queueUrl",
+                ),
+                # a topic subscribing the queue (the endpoint is the queue's ARN)
+                on("sns.amazonaws.com", "Subscribe", "requestParameters.endpoint", prefix="arn:"),
+            ),
+        ),
+        ResourceType(
+            config.RECORDER,
+            "config",
+            config.collect_recorders,
+            "regional",
+            (
+                on(
+                    "config.amazonaws.com",
+                    (
+                        "PutConfigurationRecorder DeleteConfigurationRecorder "
+                        "StartConfigurationRecorder StopConfigurationRecorder"
+                    ),
+                    "requestParameters.configurationRecorder.name",
+                    "requestParameters.configurationRecorderName",
+                ),
+                # a region's one delivery channel belongs to its recorder, whatever the two are named
+                on("config.amazonaws.com", "PutDeliveryChannel DeleteDeliveryChannel", ACCOUNT_PATH),
+            ),
+            volatile=config.VOLATILE,
+        ),
+        ResourceType(
+            rds.DB_INSTANCE,
+            "rds",
+            rds.collect_db_instances,
+            "regional",
+            (
+                on(
+                    "rds.amazonaws.com",
+                    (
+                        "CreateDBInstance DeleteDBInstance ModifyDBInstance RebootDBInstance "
+                        "StartDBInstance StopDBInstance CreateDBInstanceReadReplica PromoteReadReplica "
+                        "RestoreDBInstanceFromDBSnapshot RestoreDBInstanceFromS3 "
+                        "RestoreDBInstanceToPointInTime AddTagsToResource RemoveTagsFromResource"
+                    ),
+                    "requestParameters.dBInstanceIdentifier",
+                    "requestParameters.newDBInstanceIdentifier",
+                    "requestParameters.targetDBInstanceIdentifier",
+                    "responseElements.dbiResourceId",
+                    "requestParameters.resourceName",
+                ),
+            ),
+            volatile=rds.INSTANCE_VOLATILE,
+        ),
+        ResourceType(
+            rds.DB_SNAPSHOT,
+            "rds",
+            rds.collect_db_snapshots,
+            "regional",
+            (
+                on(
+                    "rds.amazonaws.com",
+                    (
+                        "CreateDBSnapshot DeleteDBSnapshot CopyDBSnapshot ModifyDBSnapshot "
+                        "ModifyDBSnapshotAttribute AddTagsToResource RemoveTagsFromResource"
+                    ),
+                    "requestParameters.dBSnapshotIdentifier",
+                    "requestParameters.targetDBSnapshotIdentifier",
+                    "requestParameters.resourceName",
+                ),
+            ),
+        ),
+        ResourceType(
+            awslambda.FUNCTION,
+            "lambda",
+            awslambda.collect_functions,
+            "regional",
+            (
+                on(
+                    "lambda.amazonaws.com",
+                    (
+                        "CreateFunction20150331 DeleteFunction20150331 UpdateFunctionCode20150331v2 "
+                        "UpdateFunctionConfiguration20150331v2 AddPermission20150331v2 "
+                        "RemovePermission20150331v2 TagResource20170331v2 UntagResource20170331v2 "
+                        "TagResource20170331 UntagResource20170331 PutFunctionConcurrency20171031 "
+                        "DeleteFunctionConcurrency20171031"
+                    ),
+                    "requestParameters.functionName",
+                    "responseElements.functionName",
+                    "requestParameters.resource",
+                ),
+            ),
+        ),
+        ResourceType(
+            elbv2.LOAD_BALANCER,
+            "elbv2",
+            elbv2.collect_load_balancers,
+            "regional",
+            (
+                on(
+                    "elasticloadbalancing.amazonaws.com",
+                    (
+                        "CreateLoadBalancer DeleteLoadBalancer ModifyLoadBalancerAttributes "
+                        "SetSecurityGroups SetSubnets SetIpAddressType CreateListener DeleteListener "
+                        "ModifyListener AddListenerCertificates RemoveListenerCertificates "
+                        "RegisterTargets DeregisterTargets ModifyTargetGroup "
+                        "ModifyTargetGroupAttributes AddTags RemoveTags"
+                    ),
+                    "requestParameters.loadBalancerArn",
+                    "responseElements.loadBalancers[].loadBalancerArn",
+                    "requestParameters.listenerArn",
+                    "requestParameters.targetGroupArn",
+                    "requestParameters.resourceArns[]",
+                ),
+            ),
+            volatile=elbv2.VOLATILE,
+        ),
+        ResourceType(
+            efs.FILE_SYSTEM,
+            "efs",
+            efs.collect_file_systems,
+            "regional",
+            (
+                on(
+                    "elasticfilesystem.amazonaws.com",
+                    (
+                        "CreateFileSystem DeleteFileSystem UpdateFileSystem PutBackupPolicy "
+                        "PutFileSystemPolicy DeleteFileSystemPolicy PutLifecycleConfiguration "
+                        "CreateMountTarget DeleteMountTarget ModifyMountTargetSecurityGroups "
+                        "CreateTags DeleteTags TagResource UntagResource"
+                    ),
+                    "requestParameters.fileSystemId",
+                    "responseElements.fileSystemId",
+                    "requestParameters.mountTargetId",
+                    "requestParameters.resourceId",
+                ),
+            ),
+            volatile=efs.VOLATILE,
+        ),
+        ResourceType(
+            guardduty.DETECTOR,
+            "guardduty",
+            guardduty.collect_detectors,
+            "regional",
+            (
+                on(
+                    "guardduty.amazonaws.com",
+                    "CreateDetector UpdateDetector DeleteDetector TagResource UntagResource",
+                    "requestParameters.detectorId",
+                    "responseElements.detectorId",
+                    "requestParameters.resourceArn",
+                ),
+            ),
+        ),
+        ResourceType(
+            secretsmanager.SECRET,
+            "secretsmanager",
+            secretsmanager.collect_secrets,
+            "regional",
+            (
+                on(
+                    "secretsmanager.amazonaws.com",
+                    (
+                        "CreateSecret DeleteSecret RestoreSecret UpdateSecret PutSecretValue "
+                        "UpdateSecretVersionStage RotateSecret CancelRotateSecret PutResourcePolicy "
+                        "DeleteResourcePolicy TagResource UntagResource ReplicateSecretToRegions "
+                        "RemoveRegionsFromReplication"
+                    ),
+                    "requestParameters.secretId",
+                    "requestParameters.name",
+                    "responseElements.arn",
+                ),
+            ),
+            volatile=secretsmanager.VOLATILE,
+        ),
+        ResourceType(
+            ecr.REPOSITORY,
+            "ecr",
+            ecr.collect_repositories,
+            "regional",
+            (
+                on(
+                    "ecr.amazonaws.com",
+                    (
+                        "CreateRepository DeleteRepository SetRepositoryPolicy DeleteRepositoryPolicy "
+                        "PutLifecyclePolicy DeleteLifecyclePolicy PutImageScanningConfiguration "
+                        "PutImageTagMutability TagResource UntagResource"
+                    ),
+                    "requestParameters.repositoryName",
+                    "requestParameters.resourceArn",
+                ),
+            ),
+        ),
     )
 }
 

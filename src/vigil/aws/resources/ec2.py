@@ -1,8 +1,10 @@
-"""EC2 and VPC networking: instances, volumes, security groups, network interfaces, VPCs, subnets,
-internet gateways, route tables and network ACLs.
+"""EC2 and VPC networking: instances, volumes, snapshots, security groups, network interfaces, VPCs,
+subnets, internet gateways, route tables, network ACLs, NAT gateways, Elastic IPs, flow logs and
+VPC peering connections.
 
 One describe call per kind per region (memoised), shared by every type that needs it for its
-relationships, which are named as AWS Config names them (spec §5.2).
+relationships, which are named as AWS Config names them (spec §5.2). Snapshots add the one call
+no listing answers: who may create volumes from each (``DescribeSnapshotAttribute``).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from vigil.aws.resources.base import Batch, Fetch, make_ci, name_tag, rel, tag_map, to_config, wanted
-from vigil.model import Relationship
+from vigil.model import ConfigurationItem, Relationship
 
 INSTANCE = "AWS::EC2::Instance"
 VOLUME = "AWS::EC2::Volume"
@@ -23,6 +25,18 @@ SUBNET = "AWS::EC2::Subnet"
 INTERNET_GATEWAY = "AWS::EC2::InternetGateway"
 ROUTE_TABLE = "AWS::EC2::RouteTable"
 NETWORK_ACL = "AWS::EC2::NetworkAcl"
+SNAPSHOT = "AWS::EC2::Snapshot"
+NAT_GATEWAY = "AWS::EC2::NatGateway"
+EIP = "AWS::EC2::EIP"
+FLOW_LOG = "AWS::EC2::FlowLog"
+PEERING = "AWS::EC2::VPCPeeringConnection"
+
+# Resources that linger in describe output after deletion (about an hour), not recorded.
+GONE_STATES: dict[str, tuple[str, frozenset[str]]] = {
+    INSTANCE: ("State.Name", frozenset({"terminated"})),
+    NAT_GATEWAY: ("State", frozenset({"deleted"})),
+    PEERING: ("Status.Code", frozenset({"deleted", "rejected", "expired", "failed"})),
+}
 
 
 # -- memoised describes: one call per kind per region, shared by every type's relationships -----
@@ -37,16 +51,24 @@ DESCRIBE: dict[str, tuple[str, str]] = {
     INTERNET_GATEWAY: ("describe_internet_gateways", "InternetGateways"),
     ROUTE_TABLE: ("describe_route_tables", "RouteTables"),
     NETWORK_ACL: ("describe_network_acls", "NetworkAcls"),
+    SNAPSHOT: ("describe_snapshots", "Snapshots"),
+    NAT_GATEWAY: ("describe_nat_gateways", "NatGateways"),
+    EIP: ("describe_addresses", "Addresses"),
+    FLOW_LOG: ("describe_flow_logs", "FlowLogs"),
+    PEERING: ("describe_vpc_peering_connections", "VpcPeeringConnections"),
 }
+# Without an owner, DescribeSnapshots also lists every public snapshot of every account.
+DESCRIBE_PARAMS: dict[str, dict[str, Any]] = {SNAPSHOT: {"OwnerIds": ["self"]}}
 
 
 def listing(fx: Fetch, region: str, resource_type: str) -> list[dict[str, Any]]:
-    """Every resource of an EC2 type in a region (terminated instances, which linger in describe
-    output for an hour, left out)."""
+    """Every resource of an EC2 type in a region (terminated instances and deleted NAT gateways or
+    peering connections, which linger in describe output for an hour, left out)."""
     operation, key = DESCRIBE[resource_type]
-    items = fx.items("ec2", region, operation, key)
-    if resource_type == INSTANCE:
-        return [i for i in items if i.get("State", {}).get("Name") != "terminated"]
+    items = fx.items("ec2", region, operation, key, **DESCRIBE_PARAMS.get(resource_type, {}))
+    if resource_type in GONE_STATES:
+        path, gone = GONE_STATES[resource_type]
+        return [i for i in items if _dig(i, path) not in gone]
     return items
 
 
@@ -66,35 +88,47 @@ class Ec2Kind:
     created_key: str | None = None
     tags_key: str = "Tags"
     configuration: Callable[[dict[str, Any]], dict[str, Any]] = to_config
+    # A per-resource call for what the listing lacks (fanned out; its failure is the item's).
+    supplementary: Callable[[Fetch, str, dict[str, Any]], dict[str, Any]] | None = None
+    # Snapshot ARNs carry no account (``arn:aws:ec2:us-east-1::snapshot/snap-…``).
+    account_in_arn: bool = True
 
 
 def collector(kind: Ec2Kind) -> Callable[[Fetch, str, frozenset[str] | None], Batch]:
     """The ``collect(fx, region, ids)`` function for one kind."""
 
+    def name_of(item: dict[str, Any]) -> str | None:
+        return item.get(kind.name_key) if kind.name_key else None
+
+    def build(fx: Fetch, region: str, item: dict[str, Any]) -> ConfigurationItem:
+        rid = item[kind.id_key]
+        tags = tag_map(item.get(kind.tags_key))
+        path = kind.arn_path.format(id=rid)
+        arn = (
+            fx.arn("ec2", region, path) if kind.account_in_arn else f"arn:{fx.partition}:ec2:{region}::{path}"
+        )
+        return make_ci(
+            fx,
+            kind.resource_type,
+            region,
+            rid,
+            name=name_of(item) or name_tag(tags),
+            arn=item.get("SubnetArn") or arn,
+            configuration=kind.configuration(item),
+            tags=tags,
+            relationships=kind.relationships(fx, region, item),
+            supplementary=kind.supplementary(fx, region, item) if kind.supplementary else None,
+            availability_zone=_dig(item, kind.az_key),
+            created=item.get(kind.created_key) if kind.created_key else None,
+        )
+
     def collect(fx: Fetch, region: str, ids: frozenset[str] | None) -> Batch:
-        batch = Batch()
-        for item in listing(fx, region, kind.resource_type):
-            rid = item[kind.id_key]
-            name = item.get(kind.name_key) if kind.name_key else None
-            if not wanted(ids, rid, name):
-                continue
-            tags = tag_map(item.get(kind.tags_key))
-            batch.cis.append(
-                make_ci(
-                    fx,
-                    kind.resource_type,
-                    region,
-                    rid,
-                    name=name or name_tag(tags),
-                    arn=item.get("SubnetArn") or fx.arn("ec2", region, kind.arn_path.format(id=rid)),
-                    configuration=kind.configuration(item),
-                    tags=tags,
-                    relationships=kind.relationships(fx, region, item),
-                    availability_zone=_dig(item, kind.az_key),
-                    created=item.get(kind.created_key) if kind.created_key else None,
-                )
-            )
-        return batch
+        items = [
+            i for i in listing(fx, region, kind.resource_type) if wanted(ids, i[kind.id_key], name_of(i))
+        ]
+        if kind.supplementary is None:
+            return Batch(cis=[build(fx, region, item) for item in items])
+        return fx.each(items, lambda item: build(fx, region, item), lambda item: str(item[kind.id_key]))
 
     collect.__name__ = f"collect_{kind.resource_type.split('::')[-1].lower()}"
     collect.__doc__ = f"Record every {kind.resource_type} in a region (or the given ids)."
@@ -131,7 +165,18 @@ def _instance_rels(fx: Fetch, region: str, inst: dict[str, Any]) -> list[Relatio
     ]
     if inst.get("SubnetId"):
         rels.append(rel(SUBNET, inst["SubnetId"], "Is contained in Subnet"))
+    rels += _elastic_ips(fx, region, "InstanceId", inst["InstanceId"])
     return rels + _in_vpc(inst)
+
+
+def _elastic_ips(fx: Fetch, region: str, key: str, value: str) -> list[Relationship]:
+    """The Elastic IPs associated with an instance or interface (``key``: ``InstanceId`` or
+    ``NetworkInterfaceId`` of the address)."""
+    return [
+        rel(EIP, a["AllocationId"], "Is attached to ElasticIp", a.get("PublicIp"))
+        for a in listing(fx, region, EIP)
+        if a.get(key) == value and a.get("AllocationId")
+    ]
 
 
 def _volume_rels(fx: Fetch, region: str, vol: dict[str, Any]) -> list[Relationship]:
@@ -179,6 +224,7 @@ def _eni_rels(fx: Fetch, region: str, eni: dict[str, Any]) -> list[Relationship]
     ]
     if eni.get("SubnetId"):
         rels.append(rel(SUBNET, eni["SubnetId"], "Is contained in Subnet"))
+    rels += _elastic_ips(fx, region, "NetworkInterfaceId", eni["NetworkInterfaceId"])
     return rels + _in_vpc(eni)
 
 
@@ -259,6 +305,82 @@ def _acl_rels(fx: Fetch, region: str, acl: dict[str, Any]) -> list[Relationship]
     return _in_vpc(acl) + [rel(SUBNET, s, "Is attached to Subnet") for s in subnet_ids]
 
 
+def _snapshot_rels(fx: Fetch, region: str, snap: dict[str, Any]) -> list[Relationship]:
+    """The source volume while it still exists (deleted volumes are not recorded; copies name
+    ``vol-ffffffff``)."""
+    volumes = {v["VolumeId"] for v in listing(fx, region, VOLUME)}
+    source = snap.get("VolumeId")
+    return [rel(VOLUME, source, "Is associated with Volume")] if source in volumes else []
+
+
+def _snapshot_permissions(fx: Fetch, region: str, snap: dict[str, Any]) -> dict[str, Any]:
+    """Who may create volumes from the snapshot: ``{"group": "all"}`` makes it public."""
+    answer = fx.client("ec2", region).describe_snapshot_attribute(
+        SnapshotId=snap["SnapshotId"], Attribute="createVolumePermission"
+    )
+    return {"CreateVolumePermissions": to_config(answer.get("CreateVolumePermissions", []))}
+
+
+def _nat_rels(fx: Fetch, region: str, nat: dict[str, Any]) -> list[Relationship]:
+    rels = _in_vpc(nat)
+    if nat.get("SubnetId"):
+        rels.append(rel(SUBNET, nat["SubnetId"], "Is contained in Subnet"))
+    for address in nat.get("NatGatewayAddresses", []):
+        if address.get("NetworkInterfaceId"):
+            rels.append(rel(NETWORK_INTERFACE, address["NetworkInterfaceId"], "Contains NetworkInterface"))
+        if address.get("AllocationId"):
+            rels.append(
+                rel(EIP, address["AllocationId"], "Is attached to ElasticIp", address.get("PublicIp"))
+            )
+    return rels
+
+
+def _eip_rels(fx: Fetch, region: str, address: dict[str, Any]) -> list[Relationship]:
+    # moto answers ``InstanceId: ""`` for an address that is not on an instance.
+    rels = []
+    if address.get("InstanceId"):
+        rels.append(rel(INSTANCE, address["InstanceId"], "Is attached to Instance"))
+    if address.get("NetworkInterfaceId"):
+        rels.append(rel(NETWORK_INTERFACE, address["NetworkInterfaceId"], "Is attached to NetworkInterface"))
+    rels += [
+        rel(NAT_GATEWAY, nat["NatGatewayId"], "Is associated with NatGateway")
+        for nat in listing(fx, region, NAT_GATEWAY)
+        if any(
+            a.get("AllocationId") == address.get("AllocationId") for a in nat.get("NatGatewayAddresses", [])
+        )
+    ]
+    return rels
+
+
+# A flow log watches a VPC, a subnet or one interface (transit gateways and their attachments are
+# not recorded types).
+FLOW_LOG_TARGETS = (
+    ("vpc-", VPC, "Vpc"),
+    ("subnet-", SUBNET, "Subnet"),
+    ("eni-", NETWORK_INTERFACE, "NetworkInterface"),
+)
+
+
+def _flow_log_rels(fx: Fetch, region: str, flow_log: dict[str, Any]) -> list[Relationship]:
+    target = str(flow_log.get("ResourceId") or "")
+    return [
+        rel(rtype, target, f"Is associated with {short}")
+        for prefix, rtype, short in FLOW_LOG_TARGETS
+        if target.startswith(prefix)
+    ]
+
+
+def _peering_rels(fx: Fetch, region: str, peering: dict[str, Any]) -> list[Relationship]:
+    """Both VPCs, where they are this account's and this region's (the others are not recorded here)."""
+    return [
+        rel(VPC, info["VpcId"], "Is associated with Vpc")
+        for info in (peering.get("RequesterVpcInfo") or {}, peering.get("AccepterVpcInfo") or {})
+        if info.get("VpcId")
+        and info.get("OwnerId", fx.account_id) == fx.account_id
+        and info.get("Region", region) == region
+    ]
+
+
 KINDS: dict[str, Ec2Kind] = {
     k.resource_type: k
     for k in (
@@ -300,5 +422,19 @@ KINDS: dict[str, Ec2Kind] = {
         Ec2Kind(INTERNET_GATEWAY, "InternetGatewayId", "internet-gateway/{id}", _igw_rels),
         Ec2Kind(ROUTE_TABLE, "RouteTableId", "route-table/{id}", _route_table_rels),
         Ec2Kind(NETWORK_ACL, "NetworkAclId", "network-acl/{id}", _acl_rels),
+        Ec2Kind(
+            SNAPSHOT,
+            "SnapshotId",
+            "snapshot/{id}",
+            _snapshot_rels,
+            created_key="StartTime",
+            supplementary=_snapshot_permissions,
+            account_in_arn=False,
+        ),
+        Ec2Kind(NAT_GATEWAY, "NatGatewayId", "natgateway/{id}", _nat_rels, created_key="CreateTime"),
+        # As AWS Config names it: the allocation id, and the public address as the name.
+        Ec2Kind(EIP, "AllocationId", "eip-allocation/{id}", _eip_rels, name_key="PublicIp"),
+        Ec2Kind(FLOW_LOG, "FlowLogId", "vpc-flow-log/{id}", _flow_log_rels, created_key="CreationTime"),
+        Ec2Kind(PEERING, "VpcPeeringConnectionId", "vpc-peering-connection/{id}", _peering_rels),
     )
 }

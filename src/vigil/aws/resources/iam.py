@@ -1,11 +1,11 @@
-"""IAM: users, roles and customer-managed policies (global resources, ``awsRegion: "global"``),
-and the account-wide IAM facts the ``AWS::::Account`` item carries.
+"""IAM: users, groups, roles and customer-managed policies (global resources, ``awsRegion:
+"global"``), and the account-wide IAM facts the ``AWS::::Account`` item carries.
 
-One ``GetAccountAuthorizationDetails`` listing gives users, roles and policies with their inline
+One ``GetAccountAuthorizationDetails`` listing gives users, groups, roles and policies with their inline
 and attached policies and every policy version, in the shape AWS Config records them. The credential
 report (generated once per scan) adds what users' rules need: console password, MFA, access keys'
 rotation and last use. As AWS Config does, ``resourceId`` is the unique id (``AIDA…``, ``AROA…``,
-``ANPA…``) and ``resourceName`` the name; both, and the ARN, select a resource for re-recording.
+``AGPA…``, ``ANPA…``) and ``resourceName`` the name; both, and the ARN, select a resource for re-recording.
 
 Policy documents are kept as JSON objects (AWS Config URL-encodes them; export converts).
 """
@@ -258,3 +258,35 @@ def collect_policies(fx: Fetch, region: str, ids: frozenset[str] | None) -> Batc
 
 def _policy_tags(fx: Fetch, arn: str) -> dict[str, str]:
     return tag_map(fx.client("iam").list_policy_tags(PolicyArn=arn).get("Tags"))
+
+
+def collect_groups(fx: Fetch, region: str, ids: frozenset[str] | None) -> Batch:
+    """Groups with their inline and attached policies, from the same listing as users (no call per
+    group). Members are read off the users' ``GroupList`` (a group's detail does not name them); each
+    side says ``Is attached to`` the other."""
+    details = authorization_details(fx)
+    members: dict[str, list[dict[str, Any]]] = {}
+    for user in details["UserDetailList"]:
+        for group_name in user.get("GroupList", []):
+            members.setdefault(group_name, []).append(user)
+    batch = Batch()
+    for group in details["GroupDetailList"]:
+        name = group["GroupName"]
+        if not wanted(ids, group["GroupId"], name, group["Arn"]):
+            continue
+        rels = _policy_rels(fx, group.get("AttachedManagedPolicies", []))
+        rels += [rel(USER, u["UserId"], "Is attached to User", u["UserName"]) for u in members.get(name, [])]
+        batch.cis.append(
+            make_ci(
+                fx,
+                GROUP,
+                GLOBAL_REGION,
+                group["GroupId"],
+                name=name,
+                arn=group["Arn"],
+                configuration=to_config(group),
+                relationships=rels,
+                created=group.get("CreateDate"),
+            )
+        )
+    return batch

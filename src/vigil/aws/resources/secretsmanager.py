@@ -1,1 +1,75 @@
-"""Secrets Manager secrets (collector being written)."""
+"""Secrets Manager secrets: rotation, encryption key, tags and the resource policy, never the value.
+
+``ListSecrets`` already returns what ``DescribeSecret`` would (rotation enabled and rules, the
+rotation function, KMS key, last rotated/changed dates, tags), so the only call per secret is
+``GetResourcePolicy``; a secret without a policy is recorded with ``ResourcePolicy: null``. No call
+that reads a secret's value is ever made.
+
+``resourceId`` is the secret's ARN and ``resourceName`` its name (CloudFormation's primary
+identifier for ``AWS::SecretsManager::Secret`` is the ARN; AWS Config uses it for registry types).
+``lastAccessedDate`` moves whenever the secret is read, which is use, not configuration: volatile.
+A secret scheduled for deletion is not listed (``ListSecrets``' default): it can no longer be used,
+so it is recorded as deleted, and ``RestoreSecret`` (a change event) records it again.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from vigil.aws.resources.base import Batch, Fetch, make_ci, rel, tag_map, to_config, wanted
+from vigil.model import ConfigurationItem, Relationship
+
+SECRET = "AWS::SecretsManager::Secret"
+KEY = "AWS::KMS::Key"
+
+VOLATILE = ("configuration.lastAccessedDate",)
+
+
+def key_id(fx: Fetch, region: str, ref: str | None) -> str | None:
+    """The KMS key id a key reference (id, key ARN, alias name or alias ARN) names, if it can be told.
+
+    Alias lookups use the region's memoised ``ListAliases`` (shared with the KMS collector)."""
+    if not ref or (ref.startswith("arn:") and ref.split(":")[4] != fx.account_id):
+        return None  # relationships stay within the account
+    if ":key/" in ref:
+        return ref.rsplit("/", 1)[1]
+    alias = ref.split(":", 5)[5] if ref.startswith("arn:") else ref
+    if alias.startswith("alias/"):
+        for entry in fx.items("kms", region, "list_aliases", "Aliases"):
+            if entry.get("AliasName") == alias:
+                return entry.get("TargetKeyId")
+        return None
+    return ref
+
+
+def key_relationships(fx: Fetch, region: str, ref: str | None) -> list[Relationship]:
+    found = key_id(fx, region, ref)
+    return [rel(KEY, found, "Is associated with Key")] if found else []
+
+
+def collect_secrets(fx: Fetch, region: str, ids: frozenset[str] | None) -> Batch:
+    listed = [
+        s
+        for s in fx.items("secretsmanager", region, "list_secrets", "SecretList")
+        if wanted(ids, s["ARN"], s.get("Name"))
+    ]
+    client = fx.client("secretsmanager", region)
+
+    def one(secret: dict[str, Any]) -> ConfigurationItem:
+        arn = secret["ARN"]
+        policy = client.get_resource_policy(SecretId=arn).get("ResourcePolicy")
+        return make_ci(
+            fx,
+            SECRET,
+            region,
+            arn,
+            name=secret.get("Name"),
+            arn=arn,
+            configuration=to_config(secret),
+            tags=tag_map(secret.get("Tags")),
+            relationships=key_relationships(fx, region, secret.get("KmsKeyId")),
+            supplementary={"ResourcePolicy": None if policy is None else {"policyText": policy}},
+            created=secret.get("CreatedDate"),
+        )
+
+    return fx.each(listed, one, lambda s: str(s["ARN"]))

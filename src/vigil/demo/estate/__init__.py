@@ -24,7 +24,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from vigil.demo.estate import apps, monitoring, network, security  # noqa: F401  (seeders being added)
+from vigil.demo.estate import apps, monitoring, network, security
 from vigil.demo.estate.identity import seed_iam
 from vigil.demo.estate.model import ClientFactory, Estate, Net, RegionEstate
 from vigil.demo.estate.monitoring import seed_trails
@@ -38,7 +38,15 @@ __all__ = ["Change", "ClientFactory", "Estate", "Net", "RegionEstate", "make_mis
 # ``seed(client, account_id, net, out)``; ``out`` keeps the ids of the first copy (``net.i == 0``).
 RegionSeeder = Callable[[ClientFactory, str, Net, RegionEstate], None]
 REGION_SEEDERS: tuple[RegionSeeder, ...] = (
-    # region seeders: keep this line (helpers add theirs above it)
+    network.seed_connectivity,
+    network.seed_snapshots,
+    apps.seed_databases,
+    apps.seed_load_balancer,
+    apps.seed_functions,
+    apps.seed_file_systems,
+    monitoring.seed_monitoring,
+    security.seed_secrets,
+    security.seed_repositories,
 )
 
 # Seeders that run once the regions exist (trails deliver to a bucket of the first region):
@@ -46,7 +54,8 @@ REGION_SEEDERS: tuple[RegionSeeder, ...] = (
 AccountSeeder = Callable[[ClientFactory, Estate], None]
 ACCOUNT_SEEDERS: tuple[AccountSeeder, ...] = (
     seed_trails,
-    # account seeders: keep this line (helpers add theirs above it)
+    monitoring.seed_config,
+    security.seed_security_services,
 )
 
 

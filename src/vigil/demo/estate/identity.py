@@ -6,6 +6,12 @@ import json
 from typing import Any
 
 from vigil.demo.estate.model import OWNERS, Estate
+from vigil.demo.estate.network import FLOW_LOGS_ROLE
+
+ADMINS_INLINE_POLICY = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Action": ["iam:*", "sts:AssumeRole"], "Resource": "*"}],
+}
 
 
 def seed_iam(iam: Any, n: int, estate: Estate) -> None:
@@ -45,6 +51,13 @@ def seed_iam(iam: Any, n: int, estate: Estate) -> None:
         iam.create_access_key(UserName=name)
     iam.add_user_to_group(GroupName="developers", UserName="alice")
     iam.attach_user_policy(UserName="bob", PolicyArn=estate.policies["admin-everything"])
+    # Admin rights through a group as well, with an inline policy nobody reviews: bob again.
+    estate.groups["admins"] = iam.create_group(GroupName="admins")["Group"]["GroupName"]
+    iam.attach_group_policy(GroupName="admins", PolicyArn=estate.policies["admin-everything"])
+    iam.put_group_policy(
+        GroupName="admins", PolicyName="manage-iam", PolicyDocument=json.dumps(ADMINS_INLINE_POLICY)
+    )
+    iam.add_user_to_group(GroupName="admins", UserName="bob")
     for name in ("alice", *people[3::2]):
         serial = iam.create_virtual_mfa_device(VirtualMFADeviceName=f"{name}-mfa")["VirtualMFADevice"][
             "SerialNumber"
@@ -76,6 +89,32 @@ def seed_iam(iam: Any, n: int, estate: Estate) -> None:
             }
         ],
     }
+    flow_logs_trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "vpc-flow-logs.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }
+    estate.roles["flow_logs"] = iam.create_role(
+        RoleName=FLOW_LOGS_ROLE, AssumeRolePolicyDocument=json.dumps(flow_logs_trust)
+    )["Role"]["RoleName"]
+    delivery = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+                "Resource": "arn:aws:logs:*:*:log-group:/vigil/flow-logs/*",
+            }
+        ],
+    }
+    iam.put_role_policy(
+        RoleName=FLOW_LOGS_ROLE, PolicyName="deliver-flow-logs", PolicyDocument=json.dumps(delivery)
+    )
     estate.roles["audit"] = iam.create_role(
         RoleName="vigil-audit", AssumeRolePolicyDocument=json.dumps(audit_trust)
     )["Role"]["RoleName"]

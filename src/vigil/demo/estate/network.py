@@ -1,11 +1,15 @@
 """Networking and compute: VPCs, subnets, gateways, route tables, network ACLs, security groups,
-instances, volumes and network interfaces."""
+instances, volumes and network interfaces; then, around each copy of that network, Elastic IPs, a NAT
+gateway, a flow log, a peering to a shared-services VPC, and EBS snapshots (one of them public)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from vigil.demo.estate.model import AMI, OWNERS, Net, RegionEstate, tags_spec
+from vigil.demo.estate.model import AMI, OWNERS, ClientFactory, Net, RegionEstate, tags_spec
+
+# The role VPC Flow Logs assumes to write to CloudWatch Logs (created by the identity seeder).
+FLOW_LOGS_ROLE = "vigil-flow-logs"
 
 
 def seed_network(ec2: Any, region: str, i: int, out: RegionEstate) -> Net:
@@ -172,3 +176,78 @@ def seed_network(ec2: Any, region: str, i: int, out: RegionEstate) -> Net:
             setattr(out, name, getattr(net, name))
         out.groups, out.instances, out.volumes = groups, instances, volumes
     return net
+
+
+def seed_connectivity(client: ClientFactory, account_id: str, net: Net, out: RegionEstate) -> None:
+    """An Elastic IP on the bastion, a NAT gateway (with its own address) for the private subnet, a
+    flow log of the VPC into CloudWatch Logs, and an accepted peering to a small shared-services VPC."""
+    ec2, i, env = client("ec2", net.region), net.i, net.env
+
+    def address(name: str) -> str:
+        return str(
+            ec2.allocate_address(Domain="vpc", TagSpecifications=tags_spec("elastic-ip", Name=name, env=env))[
+                "AllocationId"
+            ]
+        )
+
+    eips = {"bastion": address(f"bastion-eip-{i}"), "nat": address(f"nat-eip-{i}")}
+    ec2.associate_address(AllocationId=eips["bastion"], InstanceId=net.instances["bastion"])
+    nat = ec2.create_nat_gateway(
+        SubnetId=net.public_subnet,
+        AllocationId=eips["nat"],
+        TagSpecifications=tags_spec("natgateway", Name=f"{env}-nat-{i}", env=env, owner=net.owner),
+    )["NatGateway"]["NatGatewayId"]
+    main_table = ec2.describe_route_tables(
+        Filters=[{"Name": "vpc-id", "Values": [net.vpc]}, {"Name": "association.main", "Values": ["true"]}]
+    )["RouteTables"][0]["RouteTableId"]
+    ec2.create_route(RouteTableId=main_table, DestinationCidrBlock="0.0.0.0/0", NatGatewayId=nat)
+
+    log_group = f"/vigil/flow-logs/{net.vpc}"
+    client("logs", net.region).create_log_group(logGroupName=log_group, tags={"env": env})
+    (flow_log,) = ec2.create_flow_logs(
+        ResourceIds=[net.vpc],
+        ResourceType="VPC",
+        TrafficType="ALL",
+        LogDestinationType="cloud-watch-logs",
+        LogGroupName=log_group,
+        DeliverLogsPermissionArn=f"arn:aws:iam::{account_id}:role/{FLOW_LOGS_ROLE}",
+        TagSpecifications=tags_spec("vpc-flow-log", Name=f"{env}-vpc-flow-log-{i}", env=env),
+    )["FlowLogIds"]
+
+    peer_vpc = ec2.create_vpc(
+        CidrBlock=f"192.168.{i % 250}.0/24",
+        TagSpecifications=tags_spec("vpc", Name=f"shared-services-{i}", env="shared", owner="platform-team"),
+    )["Vpc"]["VpcId"]
+    peering = ec2.create_vpc_peering_connection(
+        VpcId=net.vpc,
+        PeerVpcId=peer_vpc,
+        TagSpecifications=tags_spec("vpc-peering-connection", Name=f"{env}-to-shared-services-{i}", env=env),
+    )["VpcPeeringConnection"]["VpcPeeringConnectionId"]
+    ec2.accept_vpc_peering_connection(VpcPeeringConnectionId=peering)
+    if i == 0:
+        out.eips, out.nat_gateway, out.flow_log = eips, nat, flow_log
+        out.peering, out.peer_vpc = peering, peer_vpc
+
+
+def seed_snapshots(client: ClientFactory, account_id: str, net: Net, out: RegionEstate) -> None:
+    """A nightly snapshot of the encrypted data volume, kept private, and a snapshot of the web logs
+    volume shared with everyone (``createVolumePermission`` group ``all``): the mistake to find.
+    The public one is of an unencrypted volume because AWS refuses to make encrypted snapshots public."""
+    ec2, i, env = client("ec2", net.region), net.i, net.env
+    private = ec2.create_snapshot(
+        VolumeId=net.volumes["data_encrypted"],
+        Description=f"nightly backup of app-data-{i}",
+        TagSpecifications=tags_spec(
+            "snapshot", Name=f"app-data-{i}-nightly", env=env, data_classification="confidential"
+        ),
+    )["SnapshotId"]
+    public = ec2.create_snapshot(
+        VolumeId=net.volumes["logs_unencrypted"],
+        Description=f"web logs {i} for the vendor",
+        TagSpecifications=tags_spec("snapshot", Name=f"web-logs-{i}-export", env=env),
+    )["SnapshotId"]
+    ec2.modify_snapshot_attribute(
+        SnapshotId=public, Attribute="createVolumePermission", OperationType="add", GroupNames=["all"]
+    )
+    if i == 0:
+        out.snapshots = {"data_private": private, "logs_public": public}
