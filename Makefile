@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 PYTEST_WORKERS ?= auto
 
-.PHONY: demo test bench bench-full lint fmt clean venv
+.PHONY: demo test bench bench-full bench-prowler lint fmt clean venv
 
 venv: $(STAMP)
 
@@ -29,6 +29,15 @@ bench: $(STAMP)
 bench-full: $(STAMP)
 	$(BIN)/python benchmarks/run.py --full
 
+# Prowler, in a venv of its own, for the API-calls-per-resource comparison (make bench then includes it).
+PROWLER_VERSION ?= 5.46.0
+.venv-prowler/bin/prowler:
+	$(PYTHON) -m venv .venv-prowler
+	.venv-prowler/bin/python -m pip install --quiet 'prowler==$(PROWLER_VERSION)'
+
+bench-prowler: $(STAMP) .venv-prowler/bin/prowler
+	$(BIN)/python benchmarks/run.py --only prowler
+
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
@@ -39,4 +48,4 @@ fmt: $(STAMP)
 	$(BIN)/ruff check --fix src tests benchmarks
 
 clean:
-	rm -rf $(VENV) .vigil .pytest_cache .mypy_cache .ruff_cache build *.egg-info src/*.egg-info
+	rm -rf $(VENV) .venv-prowler .vigil .pytest_cache .mypy_cache .ruff_cache build *.egg-info src/*.egg-info

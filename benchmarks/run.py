@@ -24,6 +24,8 @@ from types import ModuleType
 from typing import Any
 
 import bench_history
+import bench_import
+import bench_prowler
 import bench_scan
 import bench_store
 import orjson
@@ -31,7 +33,13 @@ from benchlib import console, print_tables
 
 import vigil
 
-BENCHMARKS: dict[str, ModuleType] = {"scan": bench_scan, "store": bench_store, "history": bench_history}
+BENCHMARKS: dict[str, ModuleType] = {
+    "scan": bench_scan,
+    "prowler": bench_prowler,
+    "store": bench_store,
+    "history": bench_history,
+    "import": bench_import,
+}
 RESULTS = Path(__file__).resolve().parent / "results"
 
 

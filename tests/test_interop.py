@@ -385,6 +385,12 @@ def test_cli_import_and_export(tmp_path: Path) -> None:
     out = tmp_path / "export"
     result = runner.invoke(app, ["export", "--out", str(out), "--format", "snapshot", "--db", db])
     assert result.exit_code == 0 and "0 configuration items" in result.stdout  # the group was deleted
+    listed = json.loads(runner.invoke(app, ["scans", "--db", db, "-o", "json"]).stdout)["scans"]
+    assert [(r["kind"], r["status"], r["origin"], r["counts"]["imported"]) for r in listed] == [
+        ("import", "partial", f"{path}, {tmp_path / 'bad.json'}", 3)
+    ]
+    table_view = runner.invoke(app, ["scans", "--db", db]).stdout
+    assert "import" in table_view and "partial" in table_view
     result = runner.invoke(app, ["export", "--out", str(out), "--format", "csv", "--db", db])
     assert result.exit_code == 2 and "history, snapshot, api" in result.output
     result = runner.invoke(app, ["import", str(tmp_path / "nowhere"), "--db", db])

@@ -21,7 +21,7 @@ from conftest import SHARED_DATA, Seeded
 from vigil.aws import recorder
 from vigil.aws.events_map import Target, targets
 from vigil.aws.recorder import Request
-from vigil.aws.resources import awslambda, efs, elbv2, rds
+from vigil.aws.resources import awslambda, efs, elbv2, kms, rds
 from vigil.aws.resources.base import Fetch
 from vigil.aws.session import AwsSession
 from vigil.settings import AwsSettings
@@ -252,10 +252,36 @@ def test_resource_ids_fall_back_to_identifiers_only_when_shared() -> None:
     assert rds.resource_ids(dbs) == {"a": "a", "b": "b", "c": "db-OWN"}
 
 
-def test_key_relationship_needs_a_key_id() -> None:
-    assert rds.key_relationship("alias/aws/rds") == []
-    assert rds.key_relationship(f"arn:aws:kms:{REGION}:{ACCOUNT}:alias/aws/rds") == []
-    assert [r.resourceId for r in rds.key_relationship("1234abcd")] == ["1234abcd"]
+def test_a_key_reference_names_the_key_by_id_arn_or_alias(fx: Fetch) -> None:
+    kms_stub = stub(fx, "kms")
+    kms_stub.add_response(
+        "list_aliases",
+        {
+            "Aliases": [
+                {
+                    "AliasName": "alias/aws/rds",
+                    "AliasArn": f"arn:aws:kms:{REGION}:{ACCOUNT}:alias/aws/rds",
+                    "TargetKeyId": "0987dcba-09fe-87dc-65ba-ab0987654321",
+                }
+            ],
+            "Truncated": False,
+        },
+    )
+
+    def ids(ref: str) -> list[str | None]:
+        return [r.resourceId for r in kms.key_relationships(fx, REGION, ref)]
+
+    aws_rds = "0987dcba-09fe-87dc-65ba-ab0987654321"
+    assert ids("alias/aws/rds") == [aws_rds]
+    assert ids(f"arn:aws:kms:{REGION}:{ACCOUNT}:alias/aws/rds") == [aws_rds]  # one ListAliases for both
+    assert ids(f"arn:aws:kms:{REGION}:{ACCOUNT}:key/1234abcd") == ["1234abcd"]
+    assert ids("1234abcd") == ["1234abcd"]
+    assert ids(f"arn:aws:kms:{REGION}:999999999999:key/1234abcd") == []  # another account's key
+    assert ids("alias/unknown") == []
+    assert {r.relationshipName for r in kms.key_relationships(fx, REGION, "1234abcd")} == {
+        "Is associated with Key"
+    }
+    kms_stub.assert_no_pending_responses()
 
 
 def test_snapshot_vpc_comes_from_the_snapshot(fx: Fetch) -> None:

@@ -636,7 +636,7 @@ def scans(
                 r.kind,
                 r.started_at.isoformat(timespec="seconds"),
                 r.status,
-                ",".join(r.regions),
+                r.origin if r.kind == "import" and r.origin else ",".join(r.regions),
                 r.counts.get("discovered", r.counts.get("imported", 0)),
                 r.counts.get("changed", 0),
                 r.counts.get("deleted", 0),
@@ -644,13 +644,35 @@ def scans(
             ]
             for r in runs
         ]
-        columns = ["id", "kind", "started", "status", "regions", "new", "changed", "deleted", "apiCalls"]
+        columns = [
+            "id",
+            "kind",
+            "started",
+            "status",
+            "regions / origin",
+            "new",
+            "changed",
+            "deleted",
+            "apiCalls",
+        ]
         render(
             output,
             columns=columns,
             rows=rows,
             records={
-                "scans": [dict(zip(columns, row, strict=True)) for row in rows],
+                "scans": [
+                    {
+                        "id": r.id,
+                        "kind": r.kind,
+                        "started": r.started_at.isoformat(timespec="seconds"),
+                        "status": r.status,
+                        "regions": r.regions,
+                        "origin": r.origin,
+                        "counts": r.counts,
+                        "apiCalls": sum(r.api_calls.values()),
+                    }
+                    for r in runs
+                ],
                 "failingUnits": [e.__dict__ for e in failing],
             },
             title="Recent scans",

@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from vigil.aws.resources.base import Batch, Fetch, make_ci, tag_map, to_config, wanted
-from vigil.aws.resources.secretsmanager import key_relationships
+from vigil.aws.resources.kms import key_relationships
 from vigil.model import ConfigurationItem
 
 REPOSITORY = "AWS::ECR::Repository"

@@ -17,7 +17,7 @@ from functools import partial
 from typing import Any
 
 from vigil.aws.resources.base import Batch, Fetch, make_ci, rel, tag_map, to_config, wanted
-from vigil.aws.resources.rds import key_relationship
+from vigil.aws.resources.kms import key_relationships
 from vigil.model import ConfigurationItem, Relationship
 
 FILE_SYSTEM = "AWS::EFS::FileSystem"
@@ -41,11 +41,13 @@ def file_systems_of(fx: Fetch, region: str, ids: frozenset[str] | None) -> froze
     return frozenset(out)
 
 
-def _relationships(fs: dict[str, Any], mounts: list[dict[str, Any]]) -> list[Relationship]:
+def _relationships(
+    fx: Fetch, region: str, fs: dict[str, Any], mounts: list[dict[str, Any]]
+) -> list[Relationship]:
     rels = [rel("AWS::EC2::Subnet", m["SubnetId"], "Is associated with Subnet") for m in mounts]
     rels += [rel("AWS::EC2::VPC", v, "Is contained in Vpc") for v in {m.get("VpcId") for m in mounts} if v]
     if fs.get("Encrypted"):
-        rels += key_relationship(fs.get("KmsKeyId"))
+        rels += key_relationships(fx, region, fs.get("KmsKeyId"))
     return rels
 
 
@@ -72,7 +74,7 @@ def collect_file_systems(fx: Fetch, region: str, ids: frozenset[str] | None) -> 
             arn=fs.get("FileSystemArn") or fx.arn("elasticfilesystem", region, f"file-system/{fs_id}"),
             configuration=to_config(fs),
             tags=tag_map(fs.get("Tags")),
-            relationships=_relationships(fs, mounts),
+            relationships=_relationships(fx, region, fs, mounts),
             supplementary={
                 "BackupPolicy": None if backup is None else to_config(backup.get("BackupPolicy")),
                 "FileSystemPolicy": None if policy is None else {"policyText": policy.get("Policy")},

@@ -9,10 +9,36 @@ from __future__ import annotations
 
 from typing import Any
 
-from vigil.aws.resources.base import Batch, Fetch, make_ci, tag_map, to_config, wanted
-from vigil.model import ConfigurationItem
+from vigil.aws.resources.base import Batch, Fetch, make_ci, rel, tag_map, to_config, wanted
+from vigil.model import ConfigurationItem, Relationship
 
 KEY = "AWS::KMS::Key"
+
+
+def key_id(fx: Fetch, region: str, ref: str | None) -> str | None:
+    """The id of the key a reference names: a key id, a key ARN, an alias name or an alias ARN.
+
+    Other accounts' keys name nothing recorded here (relationships stay within the account); aliases
+    are looked up in the region's memoised ``ListAliases`` (the call the key collector makes)."""
+    if not ref or (ref.startswith("arn:") and ref.split(":")[4] != fx.account_id):
+        return None
+    if ":key/" in ref:
+        return ref.rsplit("/", 1)[1]
+    alias = ref.split(":", 5)[5] if ref.startswith("arn:") else ref
+    if alias.startswith("alias/"):
+        for entry in fx.items("kms", region, "list_aliases", "Aliases"):
+            if entry.get("AliasName") == alias:
+                return entry.get("TargetKeyId")
+        return None
+    return ref
+
+
+def key_relationships(fx: Fetch, region: str, ref: str | None) -> list[Relationship]:
+    """``Is associated with Key`` for the key a resource is encrypted with (none when not told)."""
+    found = key_id(fx, region, ref)
+    return [rel(KEY, found, "Is associated with Key")] if found else []
+
+
 NO_ROTATION_STATE = ("KMSInvalidStateException", "UnsupportedOperationException")
 
 

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from vigil.aws.resources.base import Batch, Fetch, make_ci, rel, to_config, wanted
-from vigil.aws.resources.kms import KEY
+from vigil.aws.resources.kms import key_relationships
 from vigil.model import ConfigurationItem, Relationship
 
 LOG_GROUP = "AWS::Logs::LogGroup"
@@ -37,15 +37,6 @@ def log_group_name(arn: str | None) -> str | None:
 def arn_account(arn: str) -> str:
     parts = arn.split(":")
     return parts[4] if len(parts) > 4 else ""
-
-
-def key_id(fx: Fetch, ref: str | None) -> str | None:
-    """The KMS key id behind a key ARN or bare key id of this account (aliases need a lookup: None)."""
-    if not ref or ref.startswith("alias/") or ":alias/" in ref:
-        return None
-    if ref.startswith("arn:"):
-        return ref.split(":key/", 1)[1] if ":key/" in ref and arn_account(ref) == fx.account_id else None
-    return ref
 
 
 def metric_filters(fx: Fetch, region: str) -> dict[str, list[dict[str, Any]]]:
@@ -91,9 +82,7 @@ def collect_log_groups(fx: Fetch, region: str, ids: frozenset[str] | None) -> Ba
         relationships: list[Relationship] = [
             rel(TRAIL, t, "Is associated with Trail", t) for t in feeding.get(name, [])
         ]
-        kms = key_id(fx, group.get("kmsKeyId"))
-        if kms:
-            relationships.append(rel(KEY, kms, "Is associated with Key"))
+        relationships += key_relationships(fx, region, group.get("kmsKeyId"))
         created = group.get("creationTime")
         return make_ci(
             fx,

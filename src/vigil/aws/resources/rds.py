@@ -13,6 +13,7 @@ from collections import Counter
 from typing import Any
 
 from vigil.aws.resources.base import Batch, Fetch, make_ci, rel, tag_map, to_config, wanted
+from vigil.aws.resources.kms import key_relationships
 from vigil.model import ConfigurationItem, Relationship
 
 DB_INSTANCE = "AWS::RDS::DBInstance"
@@ -41,22 +42,12 @@ def rds_config(value: Any) -> Any:
     return to_config(keys(value))
 
 
-def key_relationship(key_ref: str | None) -> list[Relationship]:
-    """``Is associated with Key`` for a KMS key given by id or key ARN (an alias names no key id)."""
-    if not key_ref:
-        return []
-    key_id = key_ref.rsplit(":key/", 1)[-1] if key_ref.startswith("arn:") else key_ref
-    if key_id.startswith(("arn:", "alias/")):
-        return []
-    return [rel(KMS_KEY, key_id, "Is associated with Key")]
-
-
 def db_instances(fx: Fetch, region: str) -> list[dict[str, Any]]:
     """Every DB instance of the region (memoised: snapshots look up their instance's VPC here)."""
     return fx.items("rds", region, "describe_db_instances", "DBInstances")
 
 
-def _instance_rels(db: dict[str, Any]) -> list[Relationship]:
+def _instance_rels(fx: Fetch, region: str, db: dict[str, Any]) -> list[Relationship]:
     rels = [
         rel(SECURITY_GROUP, g["VpcSecurityGroupId"], "Is associated with SecurityGroup")
         for g in db.get("VpcSecurityGroups", [])
@@ -65,7 +56,7 @@ def _instance_rels(db: dict[str, Any]) -> list[Relationship]:
     if group:
         rels.append(rel(DB_SUBNET_GROUP, group, "Is associated with DBSubnetGroup", group))
     if db.get("StorageEncrypted"):
-        rels += key_relationship(db.get("KmsKeyId"))
+        rels += key_relationships(fx, region, db.get("KmsKeyId"))
     return rels
 
 
@@ -101,7 +92,7 @@ def collect_db_instances(fx: Fetch, region: str, ids: frozenset[str] | None) -> 
                 arn=arn or fx.arn("rds", region, f"db:{name}"),
                 configuration=rds_config(db),
                 tags=tag_map(db.get("TagList")),
-                relationships=_instance_rels(db),
+                relationships=_instance_rels(fx, region, db),
                 availability_zone=db.get("AvailabilityZone"),
                 created=db.get("InstanceCreateTime"),
             )
@@ -133,7 +124,7 @@ def collect_db_snapshots(fx: Fetch, region: str, ids: frozenset[str] | None) -> 
         vpc = _snapshot_vpc(fx, region, snap)
         rels = [rel(VPC, vpc, "Is associated with Vpc")] if vpc else []
         if snap.get("Encrypted"):
-            rels += key_relationship(snap.get("KmsKeyId"))
+            rels += key_relationships(fx, region, snap.get("KmsKeyId"))
         return make_ci(
             fx,
             DB_SNAPSHOT,

@@ -16,35 +16,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from vigil.aws.resources.base import Batch, Fetch, make_ci, rel, tag_map, to_config, wanted
-from vigil.model import ConfigurationItem, Relationship
+from vigil.aws.resources.base import Batch, Fetch, make_ci, tag_map, to_config, wanted
+from vigil.aws.resources.kms import key_relationships
+from vigil.model import ConfigurationItem
 
 SECRET = "AWS::SecretsManager::Secret"
-KEY = "AWS::KMS::Key"
 
 VOLATILE = ("configuration.lastAccessedDate",)
-
-
-def key_id(fx: Fetch, region: str, ref: str | None) -> str | None:
-    """The KMS key id a key reference (id, key ARN, alias name or alias ARN) names, if it can be told.
-
-    Alias lookups use the region's memoised ``ListAliases`` (shared with the KMS collector)."""
-    if not ref or (ref.startswith("arn:") and ref.split(":")[4] != fx.account_id):
-        return None  # relationships stay within the account
-    if ":key/" in ref:
-        return ref.rsplit("/", 1)[1]
-    alias = ref.split(":", 5)[5] if ref.startswith("arn:") else ref
-    if alias.startswith("alias/"):
-        for entry in fx.items("kms", region, "list_aliases", "Aliases"):
-            if entry.get("AliasName") == alias:
-                return entry.get("TargetKeyId")
-        return None
-    return ref
-
-
-def key_relationships(fx: Fetch, region: str, ref: str | None) -> list[Relationship]:
-    found = key_id(fx, region, ref)
-    return [rel(KEY, found, "Is associated with Key")] if found else []
 
 
 def collect_secrets(fx: Fetch, region: str, ids: frozenset[str] | None) -> Batch:

@@ -15,8 +15,7 @@ from collections import defaultdict
 from typing import Any
 
 from vigil.aws.resources.base import VERBATIM_KEYS, Batch, Fetch, make_ci, rel, tag_map, to_config
-from vigil.aws.resources.kms import KEY
-from vigil.aws.resources.logs import key_id
+from vigil.aws.resources.kms import key_relationships
 from vigil.aws.resources.sqs import QUEUE, TOPIC, queue_name, subscriptions, typed_attributes, url_of
 from vigil.model import ConfigurationItem, Relationship
 
@@ -73,7 +72,7 @@ def collect_topics(fx: Fetch, region: str, ids: frozenset[str] | None) -> Batch:
             arn=arn,
             configuration=to_config(attributes, verbatim=VERBATIM_KEYS | {"Policy"}),
             tags=tag_map(tags),
-            relationships=_relationships(fx, attributes, subs),
+            relationships=_relationships(fx, region, attributes, subs),
             supplementary={
                 "Subscriptions": [to_config({k: v for k, v in s.items() if k != "TopicArn"}) for s in subs]
             },
@@ -82,13 +81,12 @@ def collect_topics(fx: Fetch, region: str, ids: frozenset[str] | None) -> Batch:
     return fx.each(arns, one, lambda a: a)
 
 
-def _relationships(fx: Fetch, attributes: dict[str, Any], subs: list[dict[str, Any]]) -> list[Relationship]:
+def _relationships(
+    fx: Fetch, region: str, attributes: dict[str, Any], subs: list[dict[str, Any]]
+) -> list[Relationship]:
     out: list[Relationship] = []
     for sub in subs:
         url = url_of(fx, sub.get("Endpoint", "")) if sub.get("Protocol") == "sqs" else None
         if url:
             out.append(rel(QUEUE, url, "Is associated with Queue", queue_name(url)))
-    kms = key_id(fx, attributes.get("KmsMasterKeyId"))
-    if kms:
-        out.append(rel(KEY, kms, "Is associated with Key"))
-    return out
+    return out + key_relationships(fx, region, attributes.get("KmsMasterKeyId"))

@@ -16,8 +16,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from vigil.aws.resources.base import VERBATIM_KEYS, Batch, Fetch, make_ci, rel, to_config, wanted
-from vigil.aws.resources.kms import KEY
-from vigil.aws.resources.logs import arn_account, key_id
+from vigil.aws.resources.kms import key_relationships
+from vigil.aws.resources.logs import arn_account
 from vigil.model import ConfigurationItem, Relationship, iso_ms
 
 QUEUE = "AWS::SQS::Queue"
@@ -128,7 +128,7 @@ def collect_queues(fx: Fetch, region: str, ids: frozenset[str] | None) -> Batch:
                 verbatim=VERBATIM_KEYS | {"Policy"},
             ),
             tags=dict(tags or {}),
-            relationships=_relationships(fx, arn, attributes, feeds),
+            relationships=_relationships(fx, region, arn, attributes, feeds),
             created=attributes.get("CreatedTimestamp"),
         )
 
@@ -136,7 +136,7 @@ def collect_queues(fx: Fetch, region: str, ids: frozenset[str] | None) -> Batch:
 
 
 def _relationships(
-    fx: Fetch, arn: str, attributes: Mapping[str, Any], feeds: list[dict[str, Any]]
+    fx: Fetch, region: str, arn: str, attributes: Mapping[str, Any], feeds: list[dict[str, Any]]
 ) -> list[Relationship]:
     out = [
         rel(TOPIC, s["TopicArn"], "Is associated with Topic", s["TopicArn"].rsplit(":", 1)[-1])
@@ -149,7 +149,4 @@ def _relationships(
     dead_letter_url = url_of(fx, dead_letter) if dead_letter else None
     if dead_letter_url:
         out.append(rel(QUEUE, dead_letter_url, "Is associated with Queue", queue_name(dead_letter_url)))
-    kms = key_id(fx, attributes.get("KmsMasterKeyId"))
-    if kms:
-        out.append(rel(KEY, kms, "Is associated with Key"))
-    return out
+    return out + key_relationships(fx, region, attributes.get("KmsMasterKeyId"))
