@@ -11,6 +11,7 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
+import offline
 from vigil.aws.resources import account, iam
 from vigil.aws.resources.base import Fetch
 from vigil.aws.session import AwsSession
@@ -39,19 +40,11 @@ REPORT = (
 
 @pytest.fixture
 def fx(monkeypatch: pytest.MonkeyPatch) -> Fetch:
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "not-used-by-the-stubber")
-    # nothing listens on port 9: a call that is not stubbed fails at once (one attempt, no retries)
-    session = AwsSession(
-        AwsSettings(regions=["us-east-1"], endpoint_url="http://127.0.0.1:9", max_attempts=1)
-    )
-    return Fetch(session, ACCOUNT, now=NOW)
+    return offline.offline_fetch(monkeypatch, "us-east-1")
 
 
 def stub(fx: Fetch, service: str, region: str | None = None) -> Stubber:
-    stubber = Stubber(fx.client(service, region))
-    stubber.activate()
-    return stubber
+    return offline.stub(fx, service, region)
 
 
 def test_account_item_from_documented_iam_shapes(fx: Fetch) -> None:

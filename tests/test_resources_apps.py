@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from botocore.stub import Stubber
 
+import offline
 from checks_apps import CHECKS
 from conftest import SHARED_DATA, Seeded
 from vigil.aws import recorder
@@ -23,8 +24,6 @@ from vigil.aws.events_map import Target, targets
 from vigil.aws.recorder import Request
 from vigil.aws.resources import awslambda, efs, elbv2, kms, rds
 from vigil.aws.resources.base import Fetch
-from vigil.aws.session import AwsSession
-from vigil.settings import AwsSettings
 from vigil.store import inventory, open_store
 
 CLOUDTRAIL = SHARED_DATA / "cloudtrail"
@@ -184,16 +183,11 @@ def test_efs_mount_target_events(name: str, ref: str) -> None:
 
 @pytest.fixture
 def fx(monkeypatch: pytest.MonkeyPatch) -> Fetch:
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "not-used-by-the-stubber")
-    session = AwsSession(AwsSettings(regions=[REGION], endpoint_url="http://127.0.0.1:9"))
-    return Fetch(session, ACCOUNT, now=NOW)
+    return offline.offline_fetch(monkeypatch, REGION)
 
 
 def stub(fx: Fetch, service: str, region: str | None = REGION) -> Stubber:
-    stubber = Stubber(fx.client(service, region))
-    stubber.activate()
-    return stubber
+    return offline.stub(fx, service, region)
 
 
 def db_instance(name: str, resource_id: str, **extra: Any) -> dict[str, Any]:

@@ -17,12 +17,11 @@ from typing import Any
 import pytest
 from botocore.stub import Stubber
 
+import offline
 from conftest import SHARED_DATA
 from vigil.aws.events_map import Target, targets
 from vigil.aws.resources import cloudwatch, config, logs, sns, sqs
 from vigil.aws.resources.base import Fetch
-from vigil.aws.session import AwsSession
-from vigil.settings import AwsSettings
 
 NOW = datetime(2026, 11, 27, 12, tzinfo=UTC)
 ACCOUNT = "111122223333"
@@ -42,22 +41,7 @@ KEY_ARN = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/{KEY_ID}"
 def record(
     source: str, name: str, request: dict[str, Any] | None, response: dict[str, Any] | None = None
 ) -> dict[str, Any]:
-    return {
-        "eventVersion": "1.09",
-        "userIdentity": {"type": "AssumedRole", "accountId": ACCOUNT},
-        "eventTime": "2026-11-27T10:00:00Z",
-        "eventSource": source,
-        "eventName": name,
-        "awsRegion": REGION,
-        "sourceIPAddress": "198.51.100.7",
-        "userAgent": "aws-cli/2.15.0",
-        "requestParameters": request,
-        "responseElements": response,
-        "readOnly": False,
-        "eventType": "AwsApiCall",
-        "managementEvent": True,
-        "recipientAccountId": ACCOUNT,
-    }
+    return offline.api_record(source, name, request, response, region=REGION)
 
 
 def doc_example(event_name: str) -> dict[str, Any]:
@@ -201,16 +185,11 @@ def test_recorder_events_from_the_config_developer_guide() -> None:
 
 @pytest.fixture
 def fx(monkeypatch: pytest.MonkeyPatch) -> Fetch:
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "not-used-by-the-stubber")
-    session = AwsSession(AwsSettings(regions=[REGION], endpoint_url="http://127.0.0.1:9"))
-    return Fetch(session, ACCOUNT, now=NOW)
+    return offline.offline_fetch(monkeypatch, REGION)
 
 
 def stub(fx: Fetch, service: str, region: str | None = REGION) -> Stubber:
-    stubber = Stubber(fx.client(service, region))
-    stubber.activate()
-    return stubber
+    return offline.stub(fx, service, region)
 
 
 def subscriptions() -> dict[str, Any]:

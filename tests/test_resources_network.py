@@ -17,13 +17,12 @@ from typing import Any
 import pytest
 from botocore.stub import Stubber
 
+import offline
 from conftest import SHARED_DATA
 from vigil.aws.events_map import Target, targets
 from vigil.aws.resources import ec2, iam
 from vigil.aws.resources.base import Fetch
-from vigil.aws.session import AwsSession
 from vigil.model import GLOBAL_REGION
-from vigil.settings import AwsSettings
 
 NOW = datetime(2026, 11, 27, 12, tzinfo=UTC)
 ACCOUNT = "111122223333"
@@ -36,21 +35,7 @@ needs_samples = pytest.mark.skipif(
 
 
 def ec2_record(name: str, request: dict[str, Any], response: dict[str, Any] | None) -> dict[str, Any]:
-    return {
-        "eventVersion": "1.09",
-        "eventTime": "2026-11-27T10:00:00Z",
-        "eventSource": "ec2.amazonaws.com",
-        "eventName": name,
-        "awsRegion": REGION,
-        "sourceIPAddress": "198.51.100.7",
-        "userAgent": "aws-cli/2.15.0",
-        "requestParameters": request,
-        "responseElements": response,
-        "readOnly": False,
-        "eventType": "AwsApiCall",
-        "managementEvent": True,
-        "recipientAccountId": ACCOUNT,
-    }
+    return offline.api_record("ec2.amazonaws.com", name, request, response, region=REGION)
 
 
 def stratus(technique: str, event_name: str) -> dict[str, Any]:
@@ -235,16 +220,11 @@ def test_put_group_policy_names_the_group() -> None:
 
 @pytest.fixture
 def fx(monkeypatch: pytest.MonkeyPatch) -> Fetch:
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "not-used-by-the-stubber")
-    session = AwsSession(AwsSettings(regions=[REGION], endpoint_url="http://127.0.0.1:9"))
-    return Fetch(session, ACCOUNT, now=NOW)
+    return offline.offline_fetch(monkeypatch, REGION)
 
 
 def stub(fx: Fetch, service: str, region: str | None = None) -> Stubber:
-    stubber = Stubber(fx.client(service, region))
-    stubber.activate()
-    return stubber
+    return offline.stub(fx, service, region)
 
 
 def vpc_info(vpc_id: str, owner: str, region: str) -> dict[str, Any]:

@@ -21,13 +21,12 @@ import pytest
 from botocore.awsrequest import AWSResponse
 from botocore.stub import Stubber
 
+import offline
 from conftest import SHARED_DATA, Account
 from vigil.aws.events_map import Target, targets
 from vigil.aws.resources import account as account_type
 from vigil.aws.resources import ecr, guardduty, secretsmanager
 from vigil.aws.resources.base import Fetch
-from vigil.aws.session import AwsSession
-from vigil.settings import AwsSettings
 
 NOW = datetime(2026, 11, 27, 12, tzinfo=UTC)
 ACCOUNT = "111122223333"
@@ -42,21 +41,7 @@ needs_samples = pytest.mark.skipif(
 def api_record(
     source: str, name: str, request: dict[str, Any], response: dict[str, Any] | None
 ) -> dict[str, Any]:
-    return {
-        "eventVersion": "1.09",
-        "eventTime": "2026-11-27T10:00:00Z",
-        "eventSource": source,
-        "eventName": name,
-        "awsRegion": REGION,
-        "sourceIPAddress": "198.51.100.7",
-        "userAgent": "aws-cli/2.15.0",
-        "requestParameters": request,
-        "responseElements": response,
-        "readOnly": False,
-        "eventType": "AwsApiCall",
-        "managementEvent": True,
-        "recipientAccountId": ACCOUNT,
-    }
+    return offline.api_record(source, name, request, response, region=REGION)
 
 
 # -- CloudTrail record → resources -------------------------------------------------------------
@@ -164,16 +149,11 @@ def test_account_security_settings_update_the_account(source: str, name: str, wh
 
 @pytest.fixture
 def fx(monkeypatch: pytest.MonkeyPatch) -> Fetch:
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "not-used-by-the-stubber")
-    session = AwsSession(AwsSettings(regions=[REGION], endpoint_url="http://127.0.0.1:9"))
-    return Fetch(session, ACCOUNT, now=NOW)
+    return offline.offline_fetch(monkeypatch, REGION)
 
 
 def stub(fx: Fetch, service: str, region: str | None = None) -> Stubber:
-    stubber = Stubber(fx.client(service, region))
-    stubber.activate()
-    return stubber
+    return offline.stub(fx, service, region)
 
 
 PUBLIC_ACCESS_BLOCK = {

@@ -268,6 +268,17 @@ def _write_new(
     ).scalars()
     for upd, ci_id in zip(resource_updates, ci_ids, strict=True):
         upd["latest"] = ci_id
+    point_resources(conn, resource_updates)
+    pk_list = [u["pk"] for u in resource_updates]
+    _replace_edges(
+        conn, pk_list, [(u["pk"], ci) for u, (_, ci, _, _) in zip(resource_updates, items, strict=True)]
+    )
+
+
+def point_resources(conn: Connection, updates: list[dict[str, Any]]) -> None:
+    """Move resources to their newest CI: one executemany of rows keyed ``pk`` with ``status``,
+    ``deleted``, ``last_seen``, ``state_id``, ``config_hash``, ``doc_hash``, ``resource_name``, ``arn``
+    and ``latest`` (the CI's id)."""
     conn.execute(
         update(resources)
         .where(resources.c.id == bindparam("pk"))
@@ -282,11 +293,7 @@ def _write_new(
             arn=bindparam("arn"),
             latest_ci_id=bindparam("latest"),
         ),
-        resource_updates,
-    )
-    pk_list = [u["pk"] for u in resource_updates]
-    _replace_edges(
-        conn, pk_list, [(u["pk"], ci) for u, (_, ci, _, _) in zip(resource_updates, items, strict=True)]
+        updates,
     )
 
 

@@ -19,11 +19,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import Connection, insert, select
 
 from vigil.diff import content_hash
 from vigil.model import ConfigurationItem, ResourceKey, parse_time
-from vigil.store.inventory import Filters, _chunks, _filtered, _replace_edges
+from vigil.store.inventory import Filters, _chunks, _filtered, _replace_edges, point_resources
 from vigil.store.schema import configuration_items, resources
 
 IMPORT_SOURCE = "import"
@@ -156,22 +156,7 @@ def import_items(
         edges.append((row.id, ci))
         result.changed_keys.append(key)
     if updates:
-        conn.execute(
-            update(resources)
-            .where(resources.c.id == bindparam("pk"))
-            .values(
-                status=bindparam("status"),
-                deleted=bindparam("deleted"),
-                last_seen=bindparam("last_seen"),
-                state_id=bindparam("state_id"),
-                config_hash=bindparam("config_hash"),
-                doc_hash=bindparam("doc_hash"),
-                resource_name=bindparam("resource_name"),
-                arn=bindparam("arn"),
-                latest_ci_id=bindparam("latest"),
-            ),
-            updates,
-        )
+        point_resources(conn, updates)
         _replace_edges(conn, [pk for pk, _ in edges], [(pk, ci) for pk, ci in edges if not ci.deleted])
     result.resources_updated = len(updates) - result.resources_created
     return result
