@@ -18,6 +18,8 @@ here, so the wall-time ratio compares different work, the request counts compare
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import subprocess
 import tempfile
@@ -105,7 +107,9 @@ def measure(server: emulator.Emulator, prowler: Path, n: int) -> list[dict[str, 
         scan = run_scan(account, folder, folder / "bench.db")
         vigil_requests = server.requests.snapshot()[key] - before
         before = server.requests.snapshot()[key]
-        code, prowler_s = run_prowler(prowler, account, folder)
+        # moto print()s a notice for every service it lacks that Prowler asks for (WAF, ...)
+        with contextlib.redirect_stdout(io.StringIO()):
+            code, prowler_s = run_prowler(prowler, account, folder)
         prowler_requests = server.requests.snapshot()[key] - before
     resources = (scan.report or {}).get("recorded")
     vigil_per = ratio(vigil_requests, resources)
