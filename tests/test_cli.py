@@ -44,12 +44,28 @@ def aws_args(account: Account) -> list[str]:
 def test_help_reads_well() -> None:
     result = vigil("--help")
     assert result.exit_code == 0
-    for command in ("scan", "resources", "show", "history", "graph", "rerecord", "scans", "config", "demo"):
+    for command in (
+        "scan",
+        "resources",
+        "show",
+        "history",
+        "graph",
+        "rerecord",
+        "scans",
+        "import",
+        "export",
+        "config",
+        "demo",
+    ):
         assert command in result.output
     assert "Exit codes" in result.output
     scan_help = vigil("scan", "--help").output
     assert "--regions" in scan_help and "--stats" in scan_help and "exits 3" in scan_help
     assert vigil("--version").output.startswith("vigil ")
+    import_help = vigil("import", "--help").output
+    assert "s3://" in import_help and "snapshot files" in import_help and "exit code 3" in import_help
+    export_help = vigil("export", "--help").output
+    assert "--format" in export_help and "snapshot" in export_help and "AWSLogs" in export_help
 
 
 def test_scan_then_explore(seeded: Seeded, tmp_path: Path) -> None:

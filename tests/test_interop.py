@@ -364,9 +364,28 @@ def test_a_scanned_estate_round_trips_and_imports_from_s3(
     s3.put_object(Bucket=bucket, Key="AWSLogs/ConfigWritabilityCheckFile", Body=b"")
     files, ignored = s3_inputs(session, f"s3://{bucket}/AWSLogs/")
     assert ignored == [f"s3://{bucket}/AWSLogs/ConfigWritabilityCheckFile"]
+    assert len(files) == len(tree(first))
+    # the command, with the role and endpoint on its command line
+    result = runner.invoke(
+        app,
+        [
+            "import",
+            f"s3://{bucket}/AWSLogs/",
+            "--endpoint-url",
+            shared_seeded.account.endpoint,
+            "--role-arn",
+            shared_seeded.account.role_arn,
+            "--db",
+            str(tmp_path / "from-s3.db"),
+            "--output",
+            "json",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["problems"] == [] and report["imported"] == made.items
+    assert report["ignored"] == [f"s3://{bucket}/AWSLogs/ConfigWritabilityCheckFile"]
     empty = open_store(tmp_path / "from-s3.db")
-    report = import_files(empty, files, origin=f"s3://{bucket}/AWSLogs/")
-    assert report.problems == [] and report.imported == made.items
     export(empty, tmp_path / "second", ExportFormat.history, home_region="us-east-1")
     assert tree(first) == tree(tmp_path / "second")
     scanned.close()

@@ -79,6 +79,14 @@ OutPathOpt = Annotated[
 RegionOpt = Annotated[
     str | None, typer.Option("--region", help="The resource's region, when its id is not unique.")
 ]
+ProfileOpt = Annotated[str | None, typer.Option("--profile", help="AWS profile to use.")]
+RoleArnOpt = Annotated[str | None, typer.Option("--role-arn", help="Role to assume before reading.")]
+ExternalIdOpt = Annotated[
+    str | None, typer.Option("--external-id", help="External id for --role-arn (or env:NAME).")
+]
+EndpointOpt = Annotated[
+    str | None, typer.Option("--endpoint-url", help="Send AWS calls to this endpoint (an emulator).")
+]
 TypeOpt = Annotated[
     str | None, typer.Option("--type", help="The resource's type, when its id is not unique.")
 ]
@@ -237,14 +245,10 @@ def scan(
     types: Annotated[
         list[str] | None, typer.Option("--types", help="Only these resource types (a,b).")
     ] = None,
-    profile: Annotated[str | None, typer.Option("--profile", help="AWS profile to use.")] = None,
-    role_arn: Annotated[str | None, typer.Option("--role-arn", help="Role to assume before reading.")] = None,
-    external_id: Annotated[
-        str | None, typer.Option("--external-id", help="External id for --role-arn (or env:NAME).")
-    ] = None,
-    endpoint_url: Annotated[
-        str | None, typer.Option("--endpoint-url", help="Send AWS calls to this endpoint (an emulator).")
-    ] = None,
+    profile: ProfileOpt = None,
+    role_arn: RoleArnOpt = None,
+    external_id: ExternalIdOpt = None,
+    endpoint_url: EndpointOpt = None,
     concurrency: Annotated[int | None, typer.Option("--concurrency", help="Collections at once.")] = None,
     stats: Annotated[bool, typer.Option("--stats", help="Show API calls per service.")] = False,
     output: OutputOpt = Format.table,
@@ -726,6 +730,10 @@ def import_(
         ),
     ],
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
+    profile: ProfileOpt = None,
+    role_arn: RoleArnOpt = None,
+    external_id: ExternalIdOpt = None,
+    endpoint_url: EndpointOpt = None,
     output: OutputOpt = Format.table,
     out: OutPathOpt = None,
     db: DbOpt = None,
@@ -743,7 +751,16 @@ def import_(
     """
 
     def body() -> int:
-        with engine.context(config, db=db) as ctx, _progress(not quiet and output is Format.table) as bars:
+        aws = {
+            "profile": profile,
+            "role_arn": role_arn,
+            "external_id": external_id,
+            "endpoint_url": endpoint_url,
+        }
+        with (
+            engine.context(config, db=db, aws=aws) as ctx,
+            _progress(not quiet and output is Format.table) as bars,
+        ):
             report = engine.import_config(ctx, sources, listener=_ImportBars(bars))
         data = report.as_dict()
         if output is not Format.table:
