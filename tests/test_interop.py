@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import urllib.parse
 from pathlib import Path
 from typing import Any
 
@@ -414,3 +415,64 @@ def test_cli_import_and_export(tmp_path: Path) -> None:
     assert result.exit_code == 2 and "history, snapshot, api" in result.output
     result = runner.invoke(app, ["import", str(tmp_path / "nowhere"), "--db", db])
     assert result.exit_code == 2 and "no such file" in result.output
+
+
+TRUST = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}
+    ],
+}
+INLINE = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}],
+}
+
+
+def role_item() -> dict[str, Any]:
+    """An IAM role as AWS Config records it: policy documents URL-encoded, as IAM returns them
+    (the trust policy as IAM keeps the submitted text, with its spaces and line breaks)."""
+    submitted = json.dumps(TRUST, indent=2)
+    return {
+        **delivery_item(1714557600123, "2024-05-01T10:00:00.123Z", DISCOVERED, None),
+        "resourceType": "AWS::IAM::Role",
+        "resourceId": "AROAEXAMPLEROLE000001",
+        "resourceName": "app-role",
+        "ARN": f"arn:aws:iam::{ACCOUNT}:role/app-role",
+        "awsRegion": "global",
+        "tags": {},
+        "configuration": {
+            "roleName": "app-role",
+            "roleId": "AROAEXAMPLEROLE000001",
+            "assumeRolePolicyDocument": urllib.parse.quote(submitted, safe=""),
+            "rolePolicyList": [
+                {"policyName": "read", "policyDocument": urllib.parse.quote(json.dumps(INLINE))}
+            ],
+            "attachedManagedPolicies": [],
+        },
+    }
+
+
+def test_iam_policy_documents_are_objects_in_the_store_and_url_encoded_in_files(
+    sqlite_store: Store, tmp_path: Path
+) -> None:
+    run_import(
+        sqlite_store,
+        write(tmp_path / "role.json", {"fileVersion": "1.0", "configurationItems": [role_item()]}),
+    )
+    (stored,) = stored_history(sqlite_store, "app-role")
+    assert stored.configuration["assumeRolePolicyDocument"] == TRUST
+    assert stored.configuration["rolePolicyList"][0]["policyDocument"] == INLINE
+    report = export(sqlite_store, tmp_path / "out", ExportFormat.history, home_region="us-east-1")
+    (name,) = report.files
+    (item,) = json.loads(gzip.decompress(Path(name).read_bytes()))["configurationItems"]
+    written = item["configuration"]["assumeRolePolicyDocument"]
+    assert written.startswith("%7B%22Version%22%3A%222012-10-17%22") and " " not in written
+    assert json.loads(urllib.parse.unquote(written)) == TRUST
+    assert (
+        json.loads(urllib.parse.unquote(item["configuration"]["rolePolicyList"][0]["policyDocument"]))
+        == INLINE
+    )
+    api = export(sqlite_store, tmp_path / "api.json", ExportFormat.api, home_region="us-east-1")
+    (api_item,) = json.loads(Path(api.out).read_text())["configurationItems"]
+    assert json.loads(api_item["configuration"])["assumeRolePolicyDocument"] == written

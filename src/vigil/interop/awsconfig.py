@@ -20,7 +20,9 @@ tooling can read, and what it reads back exports byte for byte the same: files a
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
+import urllib.parse
 import uuid
 import zlib
 from collections import defaultdict
@@ -60,6 +62,77 @@ class Parsed:
     items: list[ConfigurationItem]
     problems: list[ReadProblem]
     shape: str
+
+
+# IAM policy documents: AWS Config keeps them as IAM returns them, URL-encoded JSON text
+# (``"assumeRolePolicyDocument": "%7B%22Version%22..."``); Vigil stores them as objects so rules can
+# read them. Import decodes these paths, export encodes them again (compact JSON, every reserved
+# character percent-encoded), so files keep AWS Config's form and the store keeps one form.
+URL_ENCODED_DOCUMENTS: dict[str, tuple[str, ...]] = {
+    "AWS::IAM::Role": (
+        "assumeRolePolicyDocument",
+        "rolePolicyList[*].policyDocument",
+        "instanceProfileList[*].roles[*].assumeRolePolicyDocument",
+    ),
+    "AWS::IAM::User": ("userPolicyList[*].policyDocument",),
+    "AWS::IAM::Group": ("groupPolicyList[*].policyDocument",),
+    "AWS::IAM::Policy": ("policyVersionList[*].document",),
+}
+
+
+def _map_path(node: Any, parts: list[str], fn: Any) -> Any:
+    """``node`` with ``fn`` applied at the path ``parts`` (``name`` or ``name[*]``); a copy, not in place."""
+    if not parts:
+        return fn(node)
+    head, rest = parts[0], parts[1:]
+    many = head.endswith("[*]")
+    key = head[:-3] if many else head
+    if not isinstance(node, Mapping) or node.get(key) is None:
+        return node
+    value = node[key]
+    if many:
+        if not isinstance(value, list):
+            return node
+        new = [_map_path(item, rest, fn) for item in value]
+    else:
+        new = _map_path(value, rest, fn)
+    return {**node, key: new}
+
+
+def _decode_document(value: Any) -> Any:
+    if not isinstance(value, str):
+        return value
+    text = urllib.parse.unquote(value) if value.startswith("%7B") else value
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return value  # not a JSON document: keep the text as it was
+
+
+def _encode_document(value: Any) -> Any:
+    if isinstance(value, Mapping | list):
+        return urllib.parse.quote(orjson.dumps(value).decode(), safe="")
+    return value
+
+
+def _documents(ci: ConfigurationItem, fn: Any) -> ConfigurationItem:
+    paths = URL_ENCODED_DOCUMENTS.get(ci.resourceType)
+    if not paths or not ci.configuration:
+        return ci
+    configuration: Any = ci.configuration
+    for path in paths:
+        configuration = _map_path(configuration, path.split("."), fn)
+    return dataclasses.replace(ci, configuration=configuration)
+
+
+def decode_documents(ci: ConfigurationItem) -> ConfigurationItem:
+    """A CI read from AWS Config's form with its IAM policy documents as objects."""
+    return _documents(ci, _decode_document)
+
+
+def encode_documents(ci: ConfigurationItem) -> ConfigurationItem:
+    """A stored CI with its IAM policy documents URL-encoded, as AWS Config writes them."""
+    return _documents(ci, _encode_document)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -166,7 +239,7 @@ def read_item(raw: Any) -> ConfigurationItem:
         raise ValueError(
             f"configurationItemCaptureTime {raw['configurationItemCaptureTime']!r} is not an ISO-8601 time"
         ) from exc
-    return ConfigurationItem.from_dict(raw)
+    return decode_documents(ConfigurationItem.from_dict(raw))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -175,6 +248,7 @@ def read_item(raw: Any) -> ConfigurationItem:
 
 def delivery_dict(ci: ConfigurationItem) -> dict[str, Any]:
     """A CI as AWS Config's delivery channel writes it (history and snapshot files)."""
+    ci = encode_documents(ci)
     return {
         "relatedEvents": list(ci.relatedEvents),
         "relationships": [r.to_dict(name_key="name") for r in ci.relationships],
@@ -200,7 +274,7 @@ def delivery_dict(ci: ConfigurationItem) -> dict[str, Any]:
 def api_dict(ci: ConfigurationItem) -> dict[str, Any]:
     """A CI as ``get_resource_config_history`` returns it: configuration and supplementary values as
     JSON text."""
-    doc = ci.to_dict()
+    doc = encode_documents(ci).to_dict()
     doc["configuration"] = None if doc["configuration"] is None else _compact(doc["configuration"])
     doc["supplementaryConfiguration"] = {
         k: _compact(v) for k, v in (doc["supplementaryConfiguration"] or {}).items()
