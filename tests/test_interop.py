@@ -413,6 +413,13 @@ def test_cli_import_and_export(tmp_path: Path) -> None:
     assert "import" in table_view and "partial" in table_view
     result = runner.invoke(app, ["export", "--out", str(out), "--format", "csv", "--db", db])
     assert result.exit_code == 2 and "history, snapshot, api" in result.output
+    piped = runner.invoke(
+        app,
+        ["import", "-", "--db", db, "-o", "json"],
+        input=json.dumps({"configurationItems": [BUCKET_API_ITEM], "nextToken": None}),
+    )
+    assert piped.exit_code == 0, piped.output
+    assert (json.loads(piped.stdout)["imported"], json.loads(piped.stdout)["origin"]) == (1, "-")
     result = runner.invoke(app, ["import", str(tmp_path / "nowhere"), "--db", db])
     assert result.exit_code == 2 and "no such file" in result.output
 

@@ -725,7 +725,8 @@ def import_(
     sources: Annotated[
         list[str],
         typer.Argument(
-            help="AWS Config files: a file, a directory (searched for *.json and *.json.gz) or s3://bucket/prefix.",
+            help="AWS Config files: a file, a directory (searched for *.json and *.json.gz), s3://bucket/prefix, "
+            "or - for standard input.",
             show_default=False,
         ),
     ],
@@ -747,7 +748,9 @@ def import_(
     items already stored are skipped, so importing twice is harmless. A file or item that cannot be
     read is reported with its place and the rest is imported (exit code 3).
 
-    Example: `vigil import s3://my-config-bucket/AWSLogs/123456789012/Config/`
+    Examples: `vigil import s3://my-config-bucket/AWSLogs/123456789012/Config/` ·
+    `aws configservice get-resource-config-history --resource-type AWS::EC2::SecurityGroup
+    --resource-id sg-0123 | vigil import -`
     """
 
     def body() -> int:

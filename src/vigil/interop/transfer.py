@@ -1,7 +1,7 @@
 """``vigil import`` and ``vigil export``: AWS Config's files in and out of the store.
 
 Inputs are local files, directories (searched recursively for ``*.json`` and ``*.json.gz``, as a
-copy of a delivery bucket holds them) and ``s3://bucket/prefix`` (listed and read through the
+copy of a delivery bucket holds them), ``-`` (standard input) and ``s3://bucket/prefix`` (listed and read through the
 configured AWS session, so profiles, roles and the emulator's endpoint apply). A file that cannot be
 read — truncated gzip, invalid JSON, not AWS Config's shape — or an item without the fields that
 key it is reported with its place and skipped; everything else is imported.
@@ -10,6 +10,7 @@ key it is reported with its place and skipped; everything else is imported.
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -163,6 +164,9 @@ def gather(targets: Sequence[str], session: Callable[[], AwsSession]) -> tuple[l
     files: list[InputFile] = []
     ignored: list[str] = []
     for target in targets:
+        if target == "-":  # `aws configservice get-resource-config-history ... | vigil import -`
+            files.append(InputFile("<stdin>", 0, sys.stdin.buffer.read))
+            continue
         found, skipped = s3_inputs(session(), target) if target.startswith("s3://") else local_inputs(target)
         files.extend(found)
         ignored.extend(skipped)
