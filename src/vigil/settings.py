@@ -23,11 +23,12 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import orjson
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, GetCoreSchemaHandler, ValidationError, field_validator
 from pydantic_core import core_schema
 
+from vigil import yamlsrc
 from vigil.errors import ConfigError, Problem, UsageError
+from vigil.yamlsrc import Lines
 
 ENV_PREFIX = "VIGIL_"
 CONFIG_FILE_NAME = "vigil.yaml"
@@ -200,30 +201,6 @@ def find_config_file(explicit: str | os.PathLike[str] | None, environ: Mapping[s
     return user if user.is_file() else None
 
 
-Lines = dict[tuple[str | int, ...], int]
-
-
-def _compose(
-    node: yaml.Node, path: tuple[str | int, ...], lines: Lines, problems: list[Problem], src: str
-) -> Any:
-    """YAML node → Python value, remembering the line of every key and item."""
-    lines[path] = node.start_mark.line + 1
-    if isinstance(node, yaml.MappingNode):
-        out: dict[str, Any] = {}
-        for key_node, value_node in node.value:
-            key = str(yaml.safe_load(yaml.serialize(key_node)))
-            if key in out:
-                problems.append(
-                    Problem(f"{src}:{key_node.start_mark.line + 1}", f"duplicate key {key!r}", "keep one")
-                )
-            out[key] = _compose(value_node, (*path, key), lines, problems, src)
-            lines[(*path, key)] = key_node.start_mark.line + 1
-        return out
-    if isinstance(node, yaml.SequenceNode):
-        return [_compose(item, (*path, i), lines, problems, src) for i, item in enumerate(node.value)]
-    return yaml.safe_load(yaml.serialize(node))
-
-
 def read_yaml(path: Path) -> tuple[dict[str, Any], Lines, list[Problem]]:
     """Parse a YAML mapping, keeping a line number for every path in it.
 
@@ -232,22 +209,15 @@ def read_yaml(path: Path) -> tuple[dict[str, Any], Lines, list[Problem]]:
     src = str(path)
     try:
         text = path.read_text(encoding="utf-8")
-        node = yaml.compose(text)
     except OSError as exc:
         raise UsageError(
             f"cannot read {src}: {exc.strerror}", hint="check the path and its permissions"
         ) from exc
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        where = f"{src}:{mark.line + 1}" if mark else src
-        raise ConfigError(
-            [Problem(where, f"not valid YAML: {exc.problem}", "check indentation and quoting")]
-        ) from exc
-    if node is None:
+    data, lines, problems = yamlsrc.parse(text, src)
+    if data is None and problems:
+        raise ConfigError(problems)
+    if data is None:
         return {}, {}, []
-    lines: Lines = {}
-    problems: list[Problem] = []
-    data = _compose(node, (), lines, problems, src)
     if not isinstance(data, dict):
         problems.append(
             Problem(f"{src}:1", "the file must be a mapping of settings", "see `vigil config schema`")

@@ -114,10 +114,10 @@ def local_inputs(target: str) -> tuple[list[InputFile], list[str]]:
         )
     if path.is_file():
         return [_local(path)], []
-    files, ignored = [], []
-    for found in sorted(p for p in path.rglob("*") if p.is_file()):
-        (files if found.name.endswith(SUFFIXES) else ignored).append(found)
-    return [_local(p) for p in files], [str(p) for p in ignored]
+    found = sorted(p for p in path.rglob("*") if p.is_file())
+    files = [_local(p) for p in found if p.name.endswith(SUFFIXES)]
+    ignored = [str(p) for p in found if not p.name.endswith(SUFFIXES)]
+    return files, ignored
 
 
 def _local(path: Path) -> InputFile:

@@ -1,0 +1,1 @@
+"""Rules: AWS Config-style rules and conformance packs over recorded configuration items."""

@@ -1,0 +1,188 @@
+"""Rule × CI → Evaluation (pure: the store, AWS and the clock come in as arguments).
+
+The order of decisions, as AWS Config's evaluations make them (spec §5.3):
+  1. a deleted resource is NOT_APPLICABLE (its finding resolves);
+  2. a resource outside the rule's scope (tag key/value, resource ids) is NOT_APPLICABLE;
+  3. a resource whose (account, region, type) could not be read at the last collection is
+     INSUFFICIENT_DATA with that reason, never COMPLIANT;
+  4. ``applies_when`` false → NOT_APPLICABLE with the reason;
+  5. the condition (or Python check) → COMPLIANT, or NON_COMPLIANT with an annotation naming the
+     offending value (at most 256 characters, as ``PutEvaluations`` takes).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from vigil.rules.conditions import Env
+from vigil.rules.spec import (
+    ANNOTATION_LIMIT,
+    COMPLIANT,
+    INSUFFICIENT_DATA,
+    NON_COMPLIANT,
+    NOT_APPLICABLE,
+    Evaluation,
+    Outcome,
+    Rule,
+)
+
+log = logging.getLogger("vigil.rules")
+
+DELETED_STATUSES = ("ResourceDeleted", "ResourceDeletedNotRecorded")
+# (account, region, type) → why it could not be read
+Unreadable = Mapping[tuple[str, str, str], str]
+
+
+def annotate(text: str) -> str:
+    return text if len(text) <= ANNOTATION_LIMIT else text[: ANNOTATION_LIMIT - 1] + "…"
+
+
+def _verdict(rule: Rule, ci: Mapping[str, Any], compliance: str, annotation: str) -> Evaluation:
+    return Evaluation(
+        rule_id=rule.id,
+        resource_type=ci["resourceType"],
+        resource_id=ci["resourceId"],
+        account_id=ci.get("accountId", ""),
+        region=ci.get("awsRegion", ""),
+        compliance=compliance,
+        annotation=annotate(annotation),
+        resource_name=ci.get("resourceName"),
+    )
+
+
+def _out_of_scope(rule: Rule, ci: Mapping[str, Any]) -> str | None:
+    scope = rule.scope
+    if scope.resource_ids and ci["resourceId"] not in scope.resource_ids:
+        return "the resource is not one of the rule's resource ids"
+    if scope.tag_key is not None:
+        tags = ci.get("tags") or {}
+        if scope.tag_key not in tags:
+            return f"the resource has no tag {scope.tag_key}"
+        if scope.tag_value is not None and tags.get(scope.tag_key) != scope.tag_value:
+            return f"tag {scope.tag_key} is not {scope.tag_value}"
+    return None
+
+
+def evaluate(
+    rule: Rule,
+    ci: Mapping[str, Any],
+    *,
+    now: datetime,
+    params: Mapping[str, Any] | None = None,
+    unreadable: Unreadable | None = None,
+    related: Callable[[Mapping[str, Any], str], list[Mapping[str, Any]]] | None = None,
+    lookup: Callable[[str, str | None], list[Mapping[str, Any]]] | None = None,
+) -> Evaluation:
+    """One rule on one CI (API form, as a dict); see the module docstring for the order."""
+    if ci.get("configurationItemStatus") in DELETED_STATUSES:
+        return _verdict(rule, ci, NOT_APPLICABLE, "the resource was deleted")
+    outside = _out_of_scope(rule, ci)
+    if outside:
+        return _verdict(rule, ci, NOT_APPLICABLE, outside)
+    reason = (unreadable or {}).get((ci.get("accountId", ""), ci.get("awsRegion", ""), ci["resourceType"]))
+    if reason:
+        return _verdict(rule, ci, INSUFFICIENT_DATA, f"the last collection failed: {reason}")
+    env = Env(
+        ci,
+        ci,
+        {**rule.defaults(), **(params or {})},
+        now,
+        related or (lambda _ci, _name: []),
+        lookup or (lambda _type, _region: []),
+    )
+    try:
+        if rule.applies is not None:
+            gate = rule.applies(env)
+            if not gate.ok:
+                return _verdict(rule, ci, NOT_APPLICABLE, gate.reason or "the rule does not apply")
+        outcome = rule.evaluate(env)
+    except (TypeError, ValueError, KeyError, AttributeError, IndexError) as exc:
+        # a shape the rule did not expect: say so rather than guess a verdict
+        log.warning("rule %s on %s %s: %s", rule.id, ci["resourceType"], ci["resourceId"], exc)
+        return _verdict(rule, ci, INSUFFICIENT_DATA, f"could not evaluate: {type(exc).__name__}: {exc}")
+    return _verdict(rule, ci, *_compliance(outcome))
+
+
+def _compliance(outcome: Outcome) -> tuple[str, str]:
+    if outcome.insufficient:
+        return INSUFFICIENT_DATA, outcome.reason
+    if not outcome.applicable:
+        return NOT_APPLICABLE, outcome.reason
+    return (COMPLIANT, "") if outcome.ok else (NON_COMPLIANT, outcome.reason)
+
+
+# ---------------------------------------------------------------------------------------------
+# many rules, many CIs
+
+
+@dataclass
+class Inventory:
+    """Current CIs in memory, indexed for ``lookup`` (type, region) and ``related`` (type, id)."""
+
+    cis: Sequence[Mapping[str, Any]]
+    by_type: dict[str, list[Mapping[str, Any]]] = field(default_factory=lambda: defaultdict(list))
+    by_key: dict[tuple[str, str, str], Mapping[str, Any]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for ci in self.cis:
+            if ci.get("configurationItemStatus") in DELETED_STATUSES:
+                continue
+            self.by_type[ci["resourceType"]].append(ci)
+            self.by_key[(ci.get("accountId", ""), ci["resourceType"], ci["resourceId"])] = ci
+
+    def lookup(self, resource_type: str, region: str | None) -> list[Mapping[str, Any]]:
+        items = self.by_type.get(resource_type, [])
+        return items if region is None else [c for c in items if c.get("awsRegion") == region]
+
+    def related(self, ci: Mapping[str, Any], name: str) -> list[Mapping[str, Any]]:
+        account = ci.get("accountId", "")
+        out = []
+        for edge in ci.get("relationships") or []:
+            if edge.get("relationshipName", edge.get("name")) != name:
+                continue
+            other = self.by_key.get((account, edge.get("resourceType"), edge.get("resourceId")))
+            if other is not None:
+                out.append(other)
+        return out
+
+
+def rules_by_type(rules: Iterable[Rule]) -> dict[str, list[Rule]]:
+    index: dict[str, list[Rule]] = defaultdict(list)
+    for rule in rules:
+        for resource_type in rule.resource_types:
+            index[resource_type].append(rule)
+    return dict(index)
+
+
+def evaluate_all(
+    rules: Sequence[Rule],
+    inventory: Inventory,
+    *,
+    now: datetime,
+    params: Mapping[str, Mapping[str, Any]] | None = None,
+    unreadable: Unreadable | None = None,
+    only: Iterable[Mapping[str, Any]] | None = None,
+) -> list[Evaluation]:
+    """Every rule on every CI of its types (or only on ``only``: the incremental entry point)."""
+    index = rules_by_type(rules)
+    targets = inventory.cis if only is None else list(only)
+    out: list[Evaluation] = []
+    for ci in targets:
+        for rule in index.get(ci["resourceType"], ()):
+            out.append(
+                evaluate(
+                    rule,
+                    ci,
+                    now=now,
+                    params=(params or {}).get(rule.id),
+                    unreadable=unreadable,
+                    related=inventory.related,
+                    lookup=inventory.lookup,
+                )
+            )
+    return out
