@@ -22,6 +22,7 @@ DEFAULT_AWS = {
     "connect_timeout": 5.0,
     "read_timeout": 30.0,
 }
+DEFAULT_RULES = {"packs": [], "builtin": True, "disabled": [], "parameters": {}, "suppressions": []}
 
 
 @pytest.fixture(autouse=True)
@@ -52,6 +53,7 @@ def test_defaults_without_any_file() -> None:
         "db": ".vigil/vigil.db",
         "aws": DEFAULT_AWS,
         "recorder": {"resource_types": [], "exclude_resource_types": []},
+        "rules": DEFAULT_RULES,
     }
 
 
@@ -115,6 +117,7 @@ def test_env_overrides_file_and_records_sources(tmp_path: Path) -> None:
         "db": "env.db",
         "aws": {**DEFAULT_AWS, "regions": ["us-east-1", "eu-west-1"], "max_attempts": 3, "profile": "p"},
         "recorder": {"resource_types": [], "exclude_resource_types": []},
+        "rules": DEFAULT_RULES,
     }
     assert loaded.env_sources == {
         ("db",): "VIGIL_DB",
@@ -260,7 +263,7 @@ def test_json_schema_structure() -> None:
         "vigil.yaml",
         False,
     )
-    assert sorted(schema["properties"]) == ["aws", "db", "recorder"]
+    assert sorted(schema["properties"]) == ["aws", "db", "recorder", "rules"]
     aws = schema["$defs"]["AwsSettings"]
     assert aws["additionalProperties"] is False
     assert sorted(aws["properties"]) == sorted(DEFAULT_AWS)

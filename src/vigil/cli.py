@@ -20,7 +20,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from vigil import __version__, engine, views
 from vigil.diff import diff
-from vigil.errors import EXIT_BUG, EXIT_OK, EXIT_PARTIAL, ISSUES_URL, UsageError, VigilError
+from vigil.errors import EXIT_BUG, EXIT_FINDINGS, EXIT_OK, EXIT_PARTIAL, ISSUES_URL, UsageError, VigilError
 from vigil.model import ConfigurationItem
 from vigil.output import Format, emit, render, stderr, stdout, table, to_json
 from vigil.settings import json_schema, public_view
@@ -250,6 +250,16 @@ def scan(
     external_id: ExternalIdOpt = None,
     endpoint_url: EndpointOpt = None,
     concurrency: Annotated[int | None, typer.Option("--concurrency", help="Collections at once.")] = None,
+    evaluate: Annotated[
+        bool, typer.Option("--evaluate/--no-evaluate", help="Evaluate the rules after recording.")
+    ] = True,
+    fail_on: Annotated[
+        str | None,
+        typer.Option(
+            "--fail-on",
+            help="Exit 4 when open findings at or above this severity remain (low, medium, high, critical).",
+        ),
+    ] = None,
     stats: Annotated[bool, typer.Option("--stats", help="Show API calls per service.")] = False,
     output: OutputOpt = Format.table,
     out: OutPathOpt = None,
@@ -266,6 +276,7 @@ def scan(
     """
 
     def body() -> int:
+        cli_compliance.check_severity(fail_on)
         for name in _split(types):
             _check_type(name)
         overrides = {
@@ -282,7 +293,15 @@ def scan(
             show_bars = not quiet and output is Format.table and stderr.is_terminal
             with _progress(show_bars) as progress:
                 report = engine.scan(ctx, listener=_Bars(progress))
-            return _show_report(report, output, out, stats, ctx.session.stats.table())
+            code = _show_report(report, output, out, stats, ctx.session.stats.table())
+            if not evaluate:
+                return code
+            evaluation = engine.evaluate(ctx)
+            if output is Format.table:
+                cli_compliance.show_evaluation(evaluation)
+            if fail_on and cli_compliance.open_at_or_above(ctx, fail_on) and code == EXIT_OK:
+                return EXIT_FINDINGS
+            return code
 
     _run(body)
 
@@ -939,6 +958,14 @@ def demo(
     from vigil.demo.story import run_demo
 
     _run(run_demo, db=db, regions=_split([regions]), scale=scale, keep_running=keep_running)
+
+
+# -- compliance (rules, evaluate, findings) ------------------------------------------------------
+from vigil import cli_compliance  # noqa: E402  (defined there, on top of the shared options above)
+
+app.add_typer(cli_compliance.rules_app, name="rules")
+app.add_typer(cli_compliance.findings_app, name="findings")
+app.command("evaluate", epilog=EPILOG)(cli_compliance.evaluate_command)
 
 
 def main() -> None:

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
 from vigil.errors import ConfigError, Problem
+from vigil.model import Evaluation, ResourceKey
 from vigil.settings import LoadedSettings, Settings, load_settings
 from vigil.store import Store, open_store
 
@@ -23,6 +25,8 @@ if TYPE_CHECKING:  # boto3 is imported only by the commands that call AWS
     from vigil.aws.session import AwsSession
     from vigil.interop.awsconfig import ExportFormat
     from vigil.interop.transfer import ExportReport, ImportListener, ImportReport
+    from vigil.rules.load import RuleSet
+    from vigil.store.findings import Changes
     from vigil.store.inventory import Filters
 
 
@@ -157,3 +161,150 @@ def export_config(ctx: Context, out: Path, fmt: ExportFormat, filters: Filters) 
     from vigil.interop import transfer
 
     return transfer.export(ctx.store, out, fmt, home_region=ctx.settings.aws.home_region, filters=filters)
+
+
+# ---------------------------------------------------------------------------------------------
+# rules
+
+
+def load_rules(ctx: Context, extra: Sequence[str] = ()) -> RuleSet:
+    """The built-in packs and the configured ones (and ``extra``), minus disabled rules; parameter
+    overrides from the config are checked against each rule's declared parameters."""
+    from vigil.aws.resources import RESOURCE_TYPES
+    from vigil.rules import load
+    from vigil.rules.conditions import read_parameter
+
+    conf = ctx.settings.rules
+    ruleset = load.load([*conf.packs, *extra], builtin=conf.builtin, known_types=RESOURCE_TYPES)
+    where = str(ctx.loaded.path or "vigil.yaml")
+    problems: list[Problem] = []
+    known = {r.id for r in ruleset.rules}
+    for rule_id in conf.disabled:
+        if rule_id not in known:
+            problems.append(
+                Problem(where, f"rules.disabled names an unknown rule {rule_id!r}", "see `vigil rules list`")
+            )
+    for rule_id, values in conf.parameters.items():
+        rule = ruleset.get(rule_id)
+        if rule is None:
+            problems.append(
+                Problem(
+                    where, f"rules.parameters names an unknown rule {rule_id!r}", "see `vigil rules list`"
+                )
+            )
+            continue
+        for name, value in values.items():
+            param = rule.parameters.get(name)
+            if param is None:
+                declared = ", ".join(rule.parameters) or "none"
+                problems.append(
+                    Problem(where, f"rule {rule_id} has no parameter {name!r}", f"its parameters: {declared}")
+                )
+                continue
+            try:
+                read_parameter(param, value)
+            except ValueError as exc:
+                problems.append(Problem(where, f"rules.parameters.{rule_id}: {exc}"))
+    if problems:
+        raise ConfigError(problems)
+    kept = tuple(r for r in ruleset.rules if r.id not in set(conf.disabled))
+    return load.RuleSet(kept, ruleset.packs, ruleset.overridden)
+
+
+@dataclass
+class EvaluationReport:
+    rules: int
+    evaluations: list[Evaluation]
+    changes: Changes
+    seconds: float
+    now: datetime
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"rules": self.rules, "seconds": round(self.seconds, 3), **self.changes.as_dict()}
+
+
+def evaluate(
+    ctx: Context,
+    *,
+    only: Sequence[ResourceKey] | None = None,
+    now: datetime | None = None,
+    rules: RuleSet | None = None,
+) -> EvaluationReport:
+    """Evaluate the rules over the stored CIs, without calling AWS, and move findings.
+
+    ``only``: the incremental entry point (the watch loop's): re-evaluate just the rules whose
+    types cover these changed resources, plus the account items of their accounts (account-level
+    rules read other resources, such as trails)."""
+    import time
+
+    from vigil.rules.conditions import read_parameter
+    from vigil.rules.evaluate import Inventory, evaluate_all
+    from vigil.store import findings, inventory
+    from vigil.store import scans as scan_store
+
+    started = time.perf_counter()
+    now = now or datetime.now(UTC)
+    ruleset = rules or load_rules(ctx)
+    conf = ctx.settings.rules
+    params = {
+        rule_id: {name: read_parameter(rule.parameters[name], v) for name, v in values.items()}
+        for rule_id, values in conf.parameters.items()
+        if (rule := ruleset.get(rule_id)) is not None
+    }
+    with ctx.store.connect() as conn:
+        docs = [ci.to_dict() for ci in inventory.current(conn, inventory.Filters(include_deleted=True))]
+        unreadable = {
+            (e.account_id, e.region, e.resource_type): f"{e.code}: {e.message}"
+            for e in scan_store.failing_units(conn)
+        }
+    stock = Inventory(docs)
+    targets = None
+    if only is not None:
+        wanted = set(only)
+        accounts = {k.accountId for k in wanted}
+        targets = [
+            d
+            for d in docs
+            if ResourceKey(d["accountId"], d["awsRegion"], d["resourceType"], d["resourceId"]) in wanted
+            or (d["resourceType"] == "AWS::::Account" and d["accountId"] in accounts)
+        ]
+    batch = evaluate_all(ruleset.rules, stock, now=now, params=params, unreadable=unreadable, only=targets)
+    facts = {r.id: findings.RuleFacts(r.severity, r.controls) for r in ruleset.rules}
+    with ctx.store.begin() as conn:
+        changes = findings.record(conn, batch, facts, now=now)
+        _apply_suppressions(conn, conf.suppressions, stock, now)
+    return EvaluationReport(len(ruleset.rules), batch, changes, time.perf_counter() - started, now)
+
+
+def _apply_suppressions(conn: Any, suppressions: Sequence[Any], stock: Any, now: datetime) -> None:
+    """The config file's suppressions, applied after every evaluation (expired ones are skipped)."""
+    from vigil.model import parse_time
+    from vigil.store import findings
+
+    for item in suppressions:
+        until = parse_time(item.until) if item.until else None
+        if until is not None and until <= now:
+            continue
+        resources = list(item.resources)
+        if item.tags:
+            resources += [
+                ci["resourceId"]
+                for ci in stock.cis
+                if all(
+                    key in (ci.get("tags") or {}) and value in ("*", ci["tags"][key])
+                    for key, value in item.tags.items()
+                )
+            ]
+            if not resources:
+                continue
+        findings.suppress(
+            conn,
+            reason=item.reason,
+            now=now,
+            until=until,
+            rule_ids=item.rules,
+            resource_ids=resources,
+            accounts=item.accounts,
+            regions=item.regions,
+            only_unsuppressed=True,
+        )

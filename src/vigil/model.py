@@ -200,3 +200,29 @@ def _maybe_json(value: Any) -> Any:
         except ValueError:
             return value
     return value
+
+
+# Evaluation results (spec §5.3): what one rule says about one resource.
+COMPLIANT = "COMPLIANT"
+NON_COMPLIANT = "NON_COMPLIANT"
+NOT_APPLICABLE = "NOT_APPLICABLE"
+INSUFFICIENT_DATA = "INSUFFICIENT_DATA"
+COMPLIANCE_TYPES = (COMPLIANT, NON_COMPLIANT, NOT_APPLICABLE, INSUFFICIENT_DATA)
+
+
+@dataclass(frozen=True, slots=True)
+class Evaluation:
+    """One rule's verdict on one resource (AWS Config's ``Evaluation``)."""
+
+    rule_id: str
+    resource_type: str
+    resource_id: str
+    account_id: str
+    region: str
+    compliance: str
+    annotation: str
+    resource_name: str | None = None
+
+    @property
+    def key(self) -> tuple[str, str, str, str, str]:
+        return (self.rule_id, self.account_id, self.region, self.resource_type, self.resource_id)

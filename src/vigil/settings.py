@@ -23,7 +23,15 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, GetCoreSchemaHandler, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    GetCoreSchemaHandler,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import core_schema
 
 from vigil import yamlsrc
@@ -162,6 +170,51 @@ class RecorderSettings(_Section):
         return names
 
 
+class Suppression(_Section):
+    """Findings to suppress (accepted risk, false positive): every field given must match."""
+
+    reason: str = Field(description="Why: shown with every suppressed finding.")
+    rules: list[str] = Field(default_factory=list, description="Rule ids.")
+    resources: list[str] = Field(default_factory=list, description="Resource ids.")
+    accounts: list[str] = Field(default_factory=list, description="Account ids.")
+    regions: list[str] = Field(default_factory=list, description="Regions.")
+    tags: dict[str, str] = Field(
+        default_factory=dict, description="Tags the resource carries (key: value, '*' any)."
+    )
+    until: str | None = Field(
+        None, description="Expiry (ISO date or time); after it the findings open again."
+    )
+
+    @model_validator(mode="after")
+    def _selects_something(self) -> Suppression:
+        if not (self.rules or self.resources or self.accounts or self.regions or self.tags):
+            raise ValueError("a suppression needs at least one of rules, resources, accounts, regions, tags")
+        if self.until is not None:
+            from vigil.model import parse_time
+
+            try:
+                parse_time(self.until)
+            except ValueError as exc:
+                raise ValueError(f"until {self.until!r} is not an ISO date or time") from exc
+        return self
+
+
+class RulesSettings(_Section):
+    """Which rules evaluate, with which parameters, and which findings are accepted."""
+
+    packs: list[str] = Field(
+        default_factory=list,
+        description="Directories or files of your own rule packs; a rule with a built-in rule's id replaces it.",
+    )
+    builtin: bool = Field(True, description="Load the built-in packs.")
+    disabled: list[str] = Field(default_factory=list, description="Rule ids not to evaluate.")
+    parameters: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="Parameter values by rule id: {restricted-common-ports: {ports: [22, 3389]}}.",
+    )
+    suppressions: list[Suppression] = Field(default_factory=list, description="Findings to suppress.")
+
+
 class Settings(_Section):
     """Vigil's configuration (``vigil.yaml``)."""
 
@@ -172,6 +225,7 @@ class Settings(_Section):
     )
     aws: AwsSettings = Field(default_factory=AwsSettings)
     recorder: RecorderSettings = Field(default_factory=RecorderSettings)
+    rules: RulesSettings = Field(default_factory=RulesSettings)
 
 
 # ---------------------------------------------------------------------------------------------

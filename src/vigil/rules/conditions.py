@@ -48,9 +48,19 @@ class Env:
     now: datetime
     related: Callable[[Mapping[str, Any], str], list[Mapping[str, Any]]] = lambda _ci, _name: []
     lookup: Callable[[str, str | None], list[Mapping[str, Any]]] = lambda _type, _region: []
+    # why (type, region) could not be read at the last collection, or None; region None: any region
+    unreadable: Callable[[str, str | None], str | None] = lambda _type, _region: None
 
     def at(self, doc: Any, ci: Mapping[str, Any] | None = None) -> Env:
-        return Env(doc, ci if ci is not None else self.ci, self.params, self.now, self.related, self.lookup)
+        return Env(
+            doc,
+            ci if ci is not None else self.ci,
+            self.params,
+            self.now,
+            self.related,
+            self.lookup,
+            self.unreadable,
+        )
 
 
 # ---------------------------------------------------------------------------------------------

@@ -94,6 +94,7 @@ def evaluate(
         now,
         related or (lambda _ci, _name: []),
         lookup or (lambda _type, _region: []),
+        _unreadable_in(unreadable or {}, ci.get("accountId", "")),
     )
     try:
         if rule.applies is not None:
@@ -106,6 +107,18 @@ def evaluate(
         log.warning("rule %s on %s %s: %s", rule.id, ci["resourceType"], ci["resourceId"], exc)
         return _verdict(rule, ci, INSUFFICIENT_DATA, f"could not evaluate: {type(exc).__name__}: {exc}")
     return _verdict(rule, ci, *_compliance(outcome))
+
+
+def _unreadable_in(unreadable: Unreadable, account: str) -> Callable[[str, str | None], str | None]:
+    """For checks that read other resources: why (type, region) of this account is unknown."""
+
+    def why(resource_type: str, region: str | None) -> str | None:
+        for (acct, where, rtype), reason in unreadable.items():
+            if acct == account and rtype == resource_type and (region is None or where == region):
+                return f"{rtype} in {where} could not be read: {reason}"
+        return None
+
+    return why
 
 
 def _compliance(outcome: Outcome) -> tuple[str, str]:

@@ -14,12 +14,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-# Evaluation results (spec §5.3): what one rule says about one resource.
-COMPLIANT = "COMPLIANT"
-NON_COMPLIANT = "NON_COMPLIANT"
-NOT_APPLICABLE = "NOT_APPLICABLE"
-INSUFFICIENT_DATA = "INSUFFICIENT_DATA"
-COMPLIANCE_TYPES = (COMPLIANT, NON_COMPLIANT, NOT_APPLICABLE, INSUFFICIENT_DATA)
+from vigil.model import (  # noqa: F401  (re-exported: the rule engine's vocabulary)
+    COMPLIANCE_TYPES,
+    COMPLIANT,
+    INSUFFICIENT_DATA,
+    NON_COMPLIANT,
+    NOT_APPLICABLE,
+    Evaluation,
+)
 
 SEVERITIES = ("informational", "low", "medium", "high", "critical")
 TRIGGERS = ("change", "periodic")
@@ -108,21 +110,3 @@ class Rule:
 
     def defaults(self) -> dict[str, Any]:
         return {name: p.default for name, p in self.parameters.items()}
-
-
-@dataclass(frozen=True)
-class Evaluation:
-    """One rule's verdict on one resource (AWS Config's ``Evaluation``)."""
-
-    rule_id: str
-    resource_type: str
-    resource_id: str
-    account_id: str
-    region: str
-    compliance: str
-    annotation: str
-    resource_name: str | None = None
-
-    @property
-    def key(self) -> tuple[str, str, str, str, str]:
-        return (self.rule_id, self.account_id, self.region, self.resource_type, self.resource_id)

@@ -6,6 +6,11 @@ Inventory:
   ``configuration_items``  the history: one row per recorded CI (the whole CI, API form, as JSON).
   ``resource_tags``        current tags, for ``--tag k=v`` filters on any backend.
   ``relationships``        current relationships (edges of the latest CI), for the graph both ways.
+Compliance:
+  ``evaluations``          the latest evaluation of every (rule, resource): COMPLIANT, NON_COMPLIANT, …
+  ``findings``             one row per (rule, resource) that was ever NON_COMPLIANT: open, resolved or
+                           suppressed, with first/last seen and the latest annotation.
+  ``finding_events``       every change of a finding's state (the evaluation history people audit).
 Scans:
   ``scans``                one row per scan or targeted re-record: when, where, counts, API calls.
   ``collection_status``    per (account, region, type): last attempt, last success, last error.
@@ -175,4 +180,53 @@ collection_errors = Table(
     Column("message", Text, nullable=False),
     Column("at", UTCDateTime(), nullable=False),
     Index(None, "scan_id"),
+)
+
+
+evaluations = Table(
+    "evaluations",
+    metadata,
+    Column("rule_id", String(128), primary_key=True),
+    Column("resource_pk", Integer, ForeignKey("resources.id", ondelete="CASCADE"), primary_key=True),
+    Column("compliance", String(32), nullable=False),
+    Column("annotation", String(256), nullable=False),
+    Column("evaluated_at", UTCDateTime(), nullable=False),
+    Index(None, "resource_pk"),
+    Index(None, "compliance"),
+)
+
+findings = Table(
+    "findings",
+    metadata,
+    Column("fingerprint", String(64), primary_key=True),
+    Column("rule_id", String(128), nullable=False),
+    Column("resource_pk", Integer, ForeignKey("resources.id", ondelete="CASCADE"), nullable=False),
+    Column("account_id", String(12), nullable=False),
+    Column("region", String(32), nullable=False),
+    Column("resource_type", String(128), nullable=False),
+    Column("resource_id", String(768), nullable=False),
+    Column("severity", String(16), nullable=False),
+    Column("status", String(16), nullable=False),  # open | resolved | suppressed
+    Column("annotation", String(256), nullable=False),
+    Column("controls", Document(), nullable=False),
+    Column("first_seen", UTCDateTime(), nullable=False),
+    Column("last_seen", UTCDateTime(), nullable=False),
+    Column("resolved_at", UTCDateTime()),
+    Column("suppressed_reason", Text),
+    Column("suppressed_until", UTCDateTime()),
+    Index(None, "status", "severity"),
+    Index(None, "rule_id"),
+    Index(None, "resource_pk"),
+)
+
+finding_events = Table(
+    "finding_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("fingerprint", String(64), ForeignKey("findings.fingerprint", ondelete="CASCADE"), nullable=False),
+    Column("at", UTCDateTime(), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("compliance", String(32), nullable=False),
+    Column("annotation", String(256), nullable=False),
+    Index(None, "fingerprint", "at"),
 )

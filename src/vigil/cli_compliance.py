@@ -1,0 +1,448 @@
+"""The compliance commands: ``vigil rules …``, ``vigil evaluate``, ``vigil findings …``.
+
+Thin, as ``cli.py``: parse, call the engine, render. ``cli.py`` adds these to the main app.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from vigil import engine
+from vigil.cli import EPILOG, ConfigOpt, DbOpt, OutPathOpt, OutputOpt, _run, _split, _tags
+from vigil.errors import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, UsageError
+from vigil.output import Format, render, stdout, table
+
+rules_app = typer.Typer(
+    help="The rules: list and show them, validate packs (yours too), run their examples.",
+    no_args_is_help=True,
+)
+findings_app = typer.Typer(
+    help="Findings: what the rules found non-compliant, open, resolved or suppressed.",
+    invoke_without_command=True,
+)
+
+SEVERITIES = ("informational", "low", "medium", "high", "critical")
+FailOnOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--fail-on",
+        help="Exit 4 when open findings at or above this severity remain (low, medium, high, critical).",
+    ),
+]
+
+
+def check_severity(value: str | None) -> None:
+    if value is not None and value not in SEVERITIES:
+        raise UsageError(f"unknown severity {value!r}", hint=f"one of: {', '.join(SEVERITIES)}")
+
+
+def at_or_above(severity: str, threshold: str) -> bool:
+    return SEVERITIES.index(severity) >= SEVERITIES.index(threshold)
+
+
+# -- rules ----------------------------------------------------------------------------------------
+
+
+@rules_app.command("validate", epilog=EPILOG)
+def rules_validate(
+    paths: Annotated[
+        list[Path] | None, typer.Argument(help="Pack files or directories (default: the configured packs).")
+    ] = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Check rule packs: every problem in every file, each with file:line and a hint; exits 2 if any.
+
+    Checks YAML syntax, duplicate ids, unknown fields, operators, value types and checks, JMESPath
+    syntax, parameters (declared, typed, used), examples, and resource types.
+    """
+
+    def body() -> int:
+        with engine.context(config) as ctx:
+            ruleset = engine.load_rules(ctx, [str(p) for p in paths or ()])
+        stdout.print(
+            f"[green]ok[/green]: {len(ruleset.rules)} rules in {len(ruleset.packs)} packs "
+            f"({', '.join(dict.fromkeys(ruleset.packs))})"
+            + (f"; replaced built-in rules: {', '.join(ruleset.overridden)}" if ruleset.overridden else "")
+        )
+        return EXIT_OK
+
+    _run(body)
+
+
+@rules_app.command("test", epilog=EPILOG)
+def rules_test(
+    paths: Annotated[list[Path] | None, typer.Argument(help="Extra pack files or directories.")] = None,
+    output: OutputOpt = Format.table,
+    config: ConfigOpt = None,
+) -> None:
+    """Run every rule's examples; list the ones that do not give the result they name (exit 2)."""
+    from vigil.rules import selftest
+
+    def body() -> int:
+        with engine.context(config) as ctx:
+            ruleset = engine.load_rules(ctx, [str(p) for p in paths or ()])
+        results = selftest.run_examples(ruleset.rules)
+        failed = [r for r in results if not r.passed]
+        rows = [
+            [r.rule.id, r.example.where, r.example.expect, r.evaluation.compliance, r.evaluation.annotation]
+            for r in failed
+        ]
+        columns = ["rule", "where", "expected", "got", "annotation"]
+        if output is not Format.table:
+            render(
+                output,
+                columns=columns,
+                rows=rows,
+                records=[dict(zip(columns, row, strict=True)) for row in rows],
+            )
+        elif failed:
+            stdout.print(table(f"{len(failed)} of {len(results)} examples failed", columns, rows))
+        else:
+            stdout.print(f"[green]ok[/green]: {len(results)} examples of {len(ruleset.rules)} rules pass")
+        return EXIT_USAGE if failed else EXIT_OK
+
+    _run(body)
+
+
+def _rule_record(rule: Any) -> dict[str, Any]:
+    return {
+        "id": rule.id,
+        "aws_identifier": rule.aws_identifier,
+        "title": rule.title,
+        "severity": rule.severity,
+        "resource_types": list(rule.resource_types),
+        "triggers": list(rule.triggers),
+        "frequency": rule.frequency,
+        "parameters": {
+            name: {"type": p.type, "default": p.default, "description": p.description}
+            for name, p in rule.parameters.items()
+        },
+        "controls": list(rule.controls),
+        "pack": rule.pack,
+        "check": rule.check,
+        "rationale": rule.rationale,
+        "remediation": rule.remediation.text,
+        "source": rule.source,
+    }
+
+
+@rules_app.command("list", epilog=EPILOG)
+def rules_list(
+    framework: Annotated[
+        str | None, typer.Option("--framework", help="Only rules mapped to it (cis-aws-7.0, fsbp, …).")
+    ] = None,
+    type_: Annotated[str | None, typer.Option("--type", help="Only rules for this resource type.")] = None,
+    output: OutputOpt = Format.table,
+    out: OutPathOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """The rules that evaluate, with severity, resource types and the controls they support."""
+
+    def body() -> int:
+        with engine.context(config) as ctx:
+            ruleset = engine.load_rules(ctx)
+        rules = [
+            r
+            for r in ruleset.rules
+            if (framework is None or any(c.split(":", 1)[0] == framework for c in r.controls))
+            and (type_ is None or type_ in r.resource_types)
+        ]
+        rules.sort(key=lambda r: (-SEVERITIES.index(r.severity), r.id))
+        rows = [
+            [
+                r.id,
+                r.severity,
+                ", ".join(t.split("::", 1)[1] for t in r.resource_types),
+                ", ".join(r.controls[:3]),
+            ]
+            for r in rules
+        ]
+        render(
+            output,
+            columns=["id", "severity", "resource types", "controls"],
+            rows=rows,
+            records=[_rule_record(r) for r in rules],
+            title=f"{len(rules)} rules",
+            out=out,
+        )
+        return EXIT_OK
+
+    _run(body)
+
+
+@rules_app.command("show", epilog=EPILOG)
+def rules_show(
+    rule_id: Annotated[str, typer.Argument(help="The rule's id, e.g. restricted-ssh.")],
+    output: OutputOpt = Format.table,
+    config: ConfigOpt = None,
+) -> None:
+    """One rule: what it checks and why, its parameters, controls, remediation and where it is defined."""
+
+    def body() -> int:
+        with engine.context(config) as ctx:
+            ruleset = engine.load_rules(ctx)
+        rule = ruleset.get(rule_id)
+        if rule is None:
+            raise UsageError(f"no rule {rule_id!r}", hint="list them with `vigil rules list`")
+        record = _rule_record(rule)
+        if output is not Format.table:
+            render(output, columns=list(record), rows=[list(record.values())], records=record)
+            return EXIT_OK
+        rows = [
+            [k, v if isinstance(v, str) else ", ".join(map(str, v)) if isinstance(v, list) else str(v)]
+            for k, v in record.items()
+        ]
+        stdout.print(table(f"{rule.id}: {rule.title}", ["field", "value"], rows))
+        return EXIT_OK
+
+    _run(body)
+
+
+# -- evaluate and findings --------------------------------------------------------------------------
+
+
+def show_evaluation(report: engine.EvaluationReport) -> None:
+    by = report.changes.by_compliance
+    stdout.print(
+        f"Evaluated {report.rules} rules: {report.changes.evaluated} evaluations in {report.seconds:.2f}s · "
+        f"{by.get('NON_COMPLIANT', 0)} non-compliant · {by.get('COMPLIANT', 0)} compliant · "
+        f"{by.get('INSUFFICIENT_DATA', 0)} insufficient data · findings: {len(report.changes.opened)} opened, "
+        f"{len(report.changes.reopened)} reopened, {len(report.changes.resolved)} resolved"
+    )
+
+
+def open_at_or_above(ctx: engine.Context, threshold: str) -> int:
+    from vigil.store import findings
+
+    with ctx.store.connect() as conn:
+        found = findings.query(conn)
+    return sum(1 for f in found if at_or_above(f.severity, threshold))
+
+
+@findings_app.callback(epilog=EPILOG)
+def findings_list(
+    typer_ctx: typer.Context,
+    severity: Annotated[
+        list[str] | None, typer.Option("--severity", help="Only these severities (a,b).")
+    ] = None,
+    rule: Annotated[list[str] | None, typer.Option("--rule", help="Only these rule ids.")] = None,
+    status: Annotated[
+        list[str] | None, typer.Option("--status", help="open (default), resolved, suppressed, or all.")
+    ] = None,
+    framework: Annotated[
+        list[str] | None,
+        typer.Option("--framework", help="Only findings of rules mapped to it (cis-aws-7.0, fsbp)."),
+    ] = None,
+    tag: Annotated[
+        list[str] | None, typer.Option("--tag", help="Only resources with this tag (k=v or k).")
+    ] = None,
+    region: Annotated[list[str] | None, typer.Option("--region", help="Only these regions.")] = None,
+    type_: Annotated[list[str] | None, typer.Option("--type", help="Only these resource types.")] = None,
+    output: OutputOpt = Format.table,
+    out: OutPathOpt = None,
+    db: DbOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Findings, most severe first: open by default.
+
+    `--output json` prints an array of objects with rule_id, resource_type, resource_id, region,
+    account_id, severity, status, compliance_type, annotation and controls (and more).
+    """
+    if typer_ctx.invoked_subcommand is not None:
+        return
+    from vigil.store import findings, inventory
+
+    def body() -> int:
+        statuses = tuple(_split(status)) or ("open",)
+        if statuses == ("all",):
+            statuses = ()
+        for s in _split(severity):
+            check_severity(s)
+        filters = findings.FindingFilters(
+            severities=tuple(_split(severity)),
+            rules=tuple(_split(rule)),
+            statuses=statuses,
+            frameworks=tuple(_split(framework)),
+            regions=tuple(_split(region)),
+            types=tuple(_split(type_)),
+        )
+        with engine.context(config, db=db) as ctx, ctx.store.connect() as conn:
+            found = findings.query(conn, filters)
+            if tag:
+                tagged = {
+                    (c.accountId, c.awsRegion, c.resourceType, c.resourceId)
+                    for c in inventory.current(conn, inventory.Filters(tags=_tags(tag)))
+                }
+                found = [
+                    f for f in found if (f.account_id, f.region, f.resource_type, f.resource_id) in tagged
+                ]
+            ruleset = engine.load_rules(ctx)
+        titles = {r.id: r for r in ruleset.rules}
+        records = [_finding_record(f, titles.get(f.rule_id)) for f in found]
+        rows = [
+            [
+                f.severity,
+                f.rule_id,
+                f.resource_type.split("::", 1)[1],
+                f.resource_name or f.resource_id,
+                f.region,
+                f.annotation,
+            ]
+            for f in found
+        ]
+        counts = Counter(f.severity for f in found)
+        summary = ", ".join(f"{counts[s]} {s}" for s in reversed(SEVERITIES) if counts[s])
+        render(
+            output,
+            columns=["severity", "rule", "type", "resource", "region", "annotation"],
+            rows=rows,
+            records=records,
+            title=f"{len(found)} findings ({summary or 'none'})",
+            out=out,
+        )
+        return EXIT_OK
+
+    _run(body)
+
+
+def _finding_record(finding: Any, rule: Any) -> dict[str, Any]:
+    return {
+        "fingerprint": finding.fingerprint,
+        "rule_id": finding.rule_id,
+        "title": rule.title if rule else None,
+        "resource_type": finding.resource_type,
+        "resource_id": finding.resource_id,
+        "resource_name": finding.resource_name,
+        "region": finding.region,
+        "account_id": finding.account_id,
+        "severity": finding.severity,
+        "status": finding.status,
+        "compliance_type": "NON_COMPLIANT",
+        "annotation": finding.annotation,
+        "controls": list(finding.controls),
+        "remediation": rule.remediation.text if rule else None,
+        "first_seen": finding.first_seen.isoformat(),
+        "last_seen": finding.last_seen.isoformat(),
+        "resolved_at": finding.resolved_at.isoformat() if finding.resolved_at else None,
+        "suppressed_reason": finding.suppressed_reason,
+    }
+
+
+SelectorRule = Annotated[list[str] | None, typer.Option("--rule", help="Rule ids.")]
+SelectorResource = Annotated[
+    list[str] | None, typer.Option("--resource", help="Resource ids (or finding fingerprints).")
+]
+SelectorAccount = Annotated[list[str] | None, typer.Option("--account", help="Account ids.")]
+SelectorRegion = Annotated[list[str] | None, typer.Option("--region", help="Regions.")]
+
+
+@findings_app.command("suppress", epilog=EPILOG)
+def findings_suppress(
+    reason: Annotated[str, typer.Option("--reason", help="Why (accepted risk, false positive, …).")],
+    rule: SelectorRule = None,
+    resource: SelectorResource = None,
+    account: SelectorAccount = None,
+    region: SelectorRegion = None,
+    until: Annotated[
+        str | None, typer.Option("--until", help="Expiry, an ISO date: the findings reopen after.")
+    ] = None,
+    db: DbOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Suppress findings by rule, resource, account or region (at least one), with a reason.
+
+    For suppressions that should survive a fresh store, write them in vigil.yaml (`rules.suppressions`).
+    """
+    from vigil.model import parse_time
+    from vigil.store import findings
+
+    def body() -> int:
+        if not (rule or resource or account or region):
+            raise UsageError(
+                "say which findings to suppress", hint="give --rule, --resource, --account or --region"
+            )
+        try:
+            expiry = parse_time(until) if until else None
+        except ValueError:
+            raise UsageError(
+                f"--until {until!r} is not an ISO date or time", hint="e.g. --until 2027-03-31"
+            ) from None
+        with engine.context(config, db=db) as ctx, ctx.store.begin() as conn:
+            count = findings.suppress(
+                conn,
+                reason=reason,
+                now=datetime.now(UTC),
+                until=expiry,
+                rule_ids=_split(rule),
+                resource_ids=_split(resource),
+                accounts=_split(account),
+                regions=_split(region),
+            )
+        stdout.print(f"suppressed {count} finding{'s' if count != 1 else ''}")
+        return EXIT_OK
+
+    _run(body)
+
+
+@findings_app.command("unsuppress", epilog=EPILOG)
+def findings_unsuppress(
+    rule: SelectorRule = None,
+    resource: SelectorResource = None,
+    account: SelectorAccount = None,
+    region: SelectorRegion = None,
+    db: DbOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Lift suppressions; the findings are open until the next evaluation says otherwise."""
+    from vigil.store import findings
+
+    def body() -> int:
+        if not (rule or resource or account or region):
+            raise UsageError(
+                "say which findings to unsuppress", hint="give --rule, --resource, --account or --region"
+            )
+        with engine.context(config, db=db) as ctx, ctx.store.begin() as conn:
+            count = findings.unsuppress(
+                conn,
+                now=datetime.now(UTC),
+                rule_ids=_split(rule),
+                resource_ids=_split(resource),
+                accounts=_split(account),
+                regions=_split(region),
+            )
+        stdout.print(f"unsuppressed {count} finding{'s' if count != 1 else ''}")
+        return EXIT_OK
+
+    _run(body)
+
+
+def evaluate_command(
+    fail_on: FailOnOpt = None,
+    output: OutputOpt = Format.table,
+    out: OutPathOpt = None,
+    db: DbOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Evaluate every rule over the stored configuration, without calling AWS, and update findings.
+
+    A (type, region) whose last collection failed gives INSUFFICIENT_DATA with the reason.
+    """
+
+    def body() -> int:
+        check_severity(fail_on)
+        with engine.context(config, db=db) as ctx:
+            report = engine.evaluate(ctx)
+            failing = open_at_or_above(ctx, fail_on) if fail_on else 0
+        if output is not Format.table:
+            data = report.as_dict()
+            render(output, columns=list(data), rows=[list(data.values())], records=data, out=out)
+        else:
+            show_evaluation(report)
+        return EXIT_FINDINGS if failing else EXIT_OK
+
+    _run(body)
