@@ -1,0 +1,175 @@
+"""The rule commands end to end: validating broken packs, scanning and evaluating, findings that open
+and resolve as the account changes, --fail-on, and INSUFFICIENT_DATA when a collection fails."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from typer.testing import CliRunner
+
+from conftest import REGIONS, Seeded
+from test_recorder import deny
+from vigil import engine
+from vigil.aws import recorder
+from vigil.cli import app
+from vigil.model import INSUFFICIENT_DATA
+from vigil.store import open_store
+
+runner = CliRunner()
+
+BROKEN_PACK = """\
+pack: broken
+rules:
+  - id: one
+    title: First
+    rationale: r
+    resource_types: [AWS::EC2::Volume]
+    severity: medium
+    condition: {key: configuration.encrypted, op: equals, value: true}
+    remediation: fix
+    examples: []
+  - id: one
+    title: Duplicate id
+    rationale: r
+    resource_types: [AWS::EC2::Volume]
+    severity: medium
+    condition: {key: "configuration.[encrypted", op: eq, value: true}
+    remediation: fix
+  - id: three
+    title: Unknown parameter, wrong value type
+    rationale: r
+    resource_types: [AWS::EC2::Volume]
+    severity: medium
+    parameters:
+      maxAge: {type: int, default: ninety}
+    condition:
+      all:
+        - {key: configuration.size, op: gt, value: {param: minimumSize}}
+        - {key: configuration.createTime, op: gt, value: ninety days, value_type: age}
+    remediation: fix
+  - id: four
+    title: Unknown field and type
+    rationale: r
+    resource_types: [AWS::EC2::Volumes]
+    severity: urgent
+    colour: blue
+    check: no-such-check
+    remediation: fix
+"""
+BROKEN_YAML = """\
+pack: bad-yaml
+rules:
+  - id: x
+    title: [unclosed
+"""
+
+
+def test_validate_lists_every_problem_with_file_and_line_and_exits_2(tmp_path: Path) -> None:
+    packs = tmp_path / "packs"
+    packs.mkdir()
+    (packs / "broken.yaml").write_text(BROKEN_PACK)
+    (packs / "bad-yaml.yaml").write_text(BROKEN_YAML)
+    result = runner.invoke(app, ["rules", "validate", str(packs)])
+    assert result.exit_code == 2, result.output
+    out = " ".join(result.output.split())
+    broken, bad = packs / "broken.yaml", packs / "bad-yaml.yaml"
+    expected = [
+        f"{broken}:8: unknown operator 'equals'",
+        f"{broken}:11: duplicate rule id 'one' (also at line 3)",
+        f"{broken}:16: invalid JMESPath 'configuration.[encrypted'",
+        f"{broken}:24: parameter maxAge must be int, not 'ninety'",
+        f"{broken}:27: unknown parameter 'minimumSize'",
+        f"{broken}:28: 'ninety days' is not an age",
+        f"{broken}:33: unknown resource type 'AWS::EC2::Volumes'",
+        f"{broken}:34: unknown severity 'urgent'",
+        f"{broken}:35: unknown field 'colour'",
+        f"{broken}:36: unknown check 'no-such-check'",
+        f"{bad}:5: not valid YAML",
+    ]
+    missing = [e for e in expected if e not in out]
+    assert missing == [], out
+    assert "hint" in out
+
+
+def vigil(*args: str) -> Any:
+    return runner.invoke(app, list(args), catch_exceptions=False)
+
+
+def test_scan_evaluates_and_a_finding_opens_and_resolves(seeded: Seeded, tmp_path: Path) -> None:
+    acct = seeded.account
+    first = seeded.estate.first
+    db = str(tmp_path / "v.db")
+    aws = ["--endpoint-url", acct.endpoint, "--role-arn", acct.role_arn, "--regions", ",".join(REGIONS)]
+    result = vigil("scan", *aws, "--db", db, "-q")
+    assert result.exit_code == 0, result.output
+    assert "Evaluated" in result.output and "findings:" in result.output
+
+    found = json.loads(vigil("findings", "--db", db, "--rule", "restricted-ssh", "-o", "json").stdout)
+    required = {
+        "rule_id",
+        "resource_type",
+        "resource_id",
+        "region",
+        "account_id",
+        "severity",
+        "status",
+        "compliance_type",
+        "annotation",
+        "controls",
+    }
+    assert found and all(required <= set(f) for f in found)
+    open_ssh = {(f["region"], f["resource_id"]) for f in found}
+    assert (first.region, first.groups["ssh_open"]) in open_ssh
+    assert (first.region, first.groups["web"]) not in open_ssh  # 80/443 only, for now
+
+    ec2 = acct.client("ec2", first.region)
+    web = first.groups["web"]
+    rule = {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}
+    ec2.authorize_security_group_ingress(GroupId=web, IpPermissions=[rule])
+    result = vigil("scan", *aws, "--db", db, "-q", "--fail-on", "high")
+    assert result.exit_code == 4, result.output
+    opened = json.loads(vigil("findings", "--db", db, "--rule", "restricted-ssh", "-o", "json").stdout)
+    (web_finding,) = [f for f in opened if f["resource_id"] == web]
+    assert "0.0.0.0/0" in web_finding["annotation"] and "22" in web_finding["annotation"]
+    assert web_finding["severity"] == "high" and web_finding["status"] == "open"
+
+    ec2.revoke_security_group_ingress(GroupId=web, IpPermissions=[rule])
+    vigil("scan", *aws, "--db", db, "-q")
+    resolved = json.loads(vigil("findings", "--db", db, "--status", "resolved", "-o", "json").stdout)
+    assert [f["resource_id"] for f in resolved if f["rule_id"] == "restricted-ssh"] == [web]
+
+    # evaluate alone (no AWS) finds the same open findings
+    again = vigil("evaluate", "--db", db, "-o", "json")
+    assert again.exit_code == 0 and json.loads(again.stdout)["opened"] == 0
+    csv_out = vigil("findings", "--db", db, "-o", "csv").stdout.splitlines()
+    assert csv_out[0].startswith("severity,rule,type,resource")
+
+
+def test_a_failed_collection_gives_insufficient_data_not_compliant(
+    seeded: Seeded, tmp_path: Path, monkeypatch: Any
+) -> None:
+    acct = seeded.account
+    for name, value in acct.environment().items():
+        if name != "AWS_ENDPOINT_URL":
+            monkeypatch.setenv(name, value)
+    db = tmp_path / "v.db"
+    store = open_store(db)
+    recorder.scan(acct.session(), store)
+    denied = acct.session()
+    deny(denied, "ec2", "eu-west-1", "DescribeSecurityGroups")
+    report = recorder.scan(denied, store, types=["AWS::EC2::SecurityGroup"])
+    assert report.partial
+    store.close()
+    with engine.context(None, db=str(db)) as ctx:
+        result = engine.evaluate(ctx)
+    verdicts = {(e.region, e.compliance) for e in result.evaluations if e.rule_id == "restricted-ssh"}
+    assert ("eu-west-1", INSUFFICIENT_DATA) in verdicts
+    assert all(c == INSUFFICIENT_DATA for r, c in verdicts if r == "eu-west-1")
+    reasons = {
+        e.annotation for e in result.evaluations if e.region == "eu-west-1" and e.rule_id == "restricted-ssh"
+    }
+    assert reasons == {
+        "the last collection failed: AccessDenied: User is not authorized to perform: ec2:DescribeSecurityGroups"
+    }
