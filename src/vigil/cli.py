@@ -966,6 +966,7 @@ from vigil import cli_compliance  # noqa: E402  (defined there, on top of the sh
 app.add_typer(cli_compliance.rules_app, name="rules")
 app.add_typer(cli_compliance.findings_app, name="findings")
 app.command("evaluate", epilog=EPILOG)(cli_compliance.evaluate_command)
+app.command("report", epilog=EPILOG)(cli_compliance.report_command)
 
 
 def main() -> None:

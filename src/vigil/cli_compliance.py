@@ -446,3 +446,72 @@ def evaluate_command(
         return EXIT_FINDINGS if failing else EXIT_OK
 
     _run(body)
+
+
+def report_command(
+    framework: Annotated[
+        str, typer.Option("--framework", "-f", help="cis-aws-7.0, cis-aws-5.0 or fsbp.")
+    ] = "cis-aws-7.0",
+    output: Annotated[
+        str,
+        typer.Option(
+            "--output", "-o", help="table (a summary), json, csv or html (one self-contained page)."
+        ),
+    ] = "table",
+    out: OutPathOpt = None,
+    db: DbOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """A framework's compliance report: each requirement's status (PASS, FAIL, MANUAL,
+    NOT_APPLICABLE, INSUFFICIENT_DATA), the failing resources with why and how to fix, a score per
+    section. Uses the latest evaluations (`vigil scan` or `vigil evaluate` first).
+    """
+    from vigil import report
+    from vigil.output import emit
+
+    def body() -> int:
+        if output not in ("table", *report.RENDERERS):
+            raise UsageError(f"--output {output!r} is not a report format", hint="table, json, csv or html")
+        with engine.context(config, db=db) as ctx:
+            data = engine.framework_report(ctx, framework)
+        if output != "table":
+            rendered = report.RENDERERS[output](data)
+            if out is None:
+                emit(rendered.decode(), None)
+            else:
+                out.write_bytes(rendered)
+                stdout.print(f"wrote the {data['title']} report ({output}) to {out}")
+            return EXIT_OK
+        summary = ", ".join(f"{n} {s.lower().replace('_', ' ')}" for s, n in data["summary"].items() if n)
+        score = f"{data['score']:.1f}%" if data["score"] is not None else "–"
+        stdout.print(f"[bold]{data['title']}[/bold]: score {score} ({summary})")
+        stdout.print(
+            table(
+                "Sections",
+                ["section", "score", "pass", "fail", "manual", "n/a", "insufficient"],
+                [
+                    [
+                        s["section"],
+                        f"{s['score']:.1f}%" if s["score"] is not None else "–",
+                        s["PASS"],
+                        s["FAIL"],
+                        s["MANUAL"],
+                        s["NOT_APPLICABLE"],
+                        s["INSUFFICIENT_DATA"],
+                    ]
+                    for s in data["sections"]
+                ],
+            )
+        )
+        failing = [r for r in data["requirements"] if r["status"] == "FAIL"]
+        if failing:
+            stdout.print(
+                table(
+                    f"Failing requirements ({len(failing)})",
+                    ["id", "requirement", "failing resources"],
+                    [[r["id"], r["title"], len(r["failing"])] for r in failing],
+                )
+            )
+        return EXIT_OK
+
+    _run(body)

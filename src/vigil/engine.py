@@ -308,3 +308,21 @@ def _apply_suppressions(conn: Any, suppressions: Sequence[Any], stock: Any, now:
             regions=item.regions,
             only_unsuppressed=True,
         )
+
+
+def framework_report(ctx: Context, framework: str, *, now: datetime | None = None) -> dict[str, Any]:
+    """The compliance report of one framework from the stored evaluations (run ``evaluate`` first)."""
+    from vigil import report
+    from vigil.rules.frameworks import control_results, load_framework
+    from vigil.store import findings
+
+    spec = load_framework(framework)
+    ruleset = load_rules(ctx)
+    with ctx.store.connect() as conn:
+        rows = findings.current_evaluations(conn, [r.id for r in ruleset.rules])
+        open_findings = findings.query(conn)
+    results = control_results(spec, ruleset.rules, rows)
+    accounts = sorted({r["account_id"] for r in rows})
+    return report.build(
+        spec, results, ruleset.rules, open_findings, generated_at=now or datetime.now(UTC), accounts=accounts
+    )
