@@ -146,6 +146,34 @@ def test_scan_evaluates_and_a_finding_opens_and_resolves(seeded: Seeded, tmp_pat
     csv_out = vigil("findings", "--db", db, "-o", "csv").stdout.splitlines()
     assert csv_out[0].startswith("severity,rule,type,resource")
 
+    # the framework report lists every CIS v7.0 requirement with one of the five statuses
+    report_path = tmp_path / "cis.json"
+    assert (
+        vigil(
+            "report", "--db", db, "--framework", "cis-aws-7.0", "-o", "json", "--out", str(report_path)
+        ).exit_code
+        == 0
+    )
+    report = json.loads(report_path.read_text())
+    assert len(report["requirements"]) == 70
+    assert {r["status"] for r in report["requirements"]} <= {
+        "PASS",
+        "FAIL",
+        "MANUAL",
+        "NOT_APPLICABLE",
+        "INSUFFICIENT_DATA",
+    }
+    assert sum(report["summary"].values()) == 70 and report["score"] is not None
+    failing_ids = {f["resource_id"] for r in report["requirements"] for f in r["failing"]}
+    assert first.groups["ssh_open"] in failing_ids
+    html_path = tmp_path / "cis.html"
+    assert vigil("report", "--db", db, "-o", "html", "--out", str(html_path)).exit_code == 0
+    page = html_path.read_text()
+    assert page.startswith("<!doctype html>") and "<svg" in page and "ssh-open-0" in page
+    assert 'src="http' not in page and 'href="http' not in page  # self-contained: nothing fetched
+    assert vigil("report", "--db", db, "--framework", "cis-aws-5.0", "-o", "csv").stdout.count("\n") == 64
+    assert vigil("report", "--db", db, "--framework", "nist").exit_code == 2
+
 
 def test_a_failed_collection_gives_insufficient_data_not_compliant(
     seeded: Seeded, tmp_path: Path, monkeypatch: Any
