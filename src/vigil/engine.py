@@ -37,6 +37,7 @@ class Context:
     loaded: LoadedSettings
     _store: Store | None = field(default=None, repr=False)
     _session: AwsSession | None = field(default=None, repr=False)
+    _rules: RuleSet | None = field(default=None, repr=False)
 
     @property
     def settings(self) -> Settings:
@@ -174,6 +175,8 @@ def load_rules(ctx: Context, extra: Sequence[str] = ()) -> RuleSet:
     from vigil.rules import load
     from vigil.rules.conditions import read_parameter
 
+    if ctx._rules is not None and not extra:
+        return ctx._rules
     conf = ctx.settings.rules
     ruleset = load.load([*conf.packs, *extra], builtin=conf.builtin, known_types=RESOURCE_TYPES)
     where = str(ctx.loaded.path or "vigil.yaml")
@@ -208,7 +211,10 @@ def load_rules(ctx: Context, extra: Sequence[str] = ()) -> RuleSet:
     if problems:
         raise ConfigError(problems)
     kept = tuple(r for r in ruleset.rules if r.id not in set(conf.disabled))
-    return load.RuleSet(kept, ruleset.packs, ruleset.overridden)
+    result = load.RuleSet(kept, ruleset.packs, ruleset.overridden)
+    if not extra:
+        ctx._rules = result  # a context loads its rules once
+    return result
 
 
 @dataclass

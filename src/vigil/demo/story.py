@@ -8,29 +8,26 @@ load balancer; 8. take it all out in AWS Config's own snapshot format; then say 
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Mapping
+from collections import Counter
 from pathlib import Path
-from typing import Any
 
 import boto3
 from rich.panel import Panel
 from rich.rule import Rule
 
-from vigil import engine, views
+from vigil import engine, report, views
 from vigil.aws import recorder
 from vigil.demo import emulator, estate
 from vigil.diff import diff
 from vigil.errors import EXIT_BUG, EXIT_OK, EXIT_PARTIAL
 from vigil.interop.awsconfig import ExportFormat
-from vigil.model import ConfigurationItem
 from vigil.output import stderr, stdout, table
-from vigil.store import inventory
+from vigil.store import findings, inventory
 
 
 def _command_name() -> str:
@@ -59,82 +56,22 @@ def _fresh(db: str) -> None:
             path.unlink()
 
 
-def _public_policy(text: Any) -> bool:
-    doc = json.loads(text) if isinstance(text, str) else text or {}
-    return any(
-        stmt.get("Effect") == "Allow" and stmt.get("Principal") in ("*", {"AWS": "*"})
-        for stmt in doc.get("Statement", [])
-    )
+def _finding_rows(found: list[findings.Finding], limit: int | None = None) -> list[list[str]]:
+    rows = [
+        [
+            f.severity,
+            f.rule_id,
+            f.resource_type.split("::", 1)[1],
+            f.resource_name or f.resource_id,
+            f.region,
+            f.annotation,
+        ]
+        for f in found
+    ]
+    return rows[:limit] if limit else rows
 
 
-# What the recorded configuration of a few types exposes, in one sentence each (the rules issue turns
-# these into findings; here they show what the recorder captures).
-EXPOSURES: Mapping[str, Callable[[ConfigurationItem], str | None]] = {
-    "AWS::EC2::SecurityGroup": lambda ci: (
-        "allows "
-        + ", ".join(
-            f"{p.get('fromPort')}/{p.get('ipProtocol')}"
-            for p in ci.configuration.get("ipPermissions", [])
-            if "0.0.0.0/0" in p.get("ipRanges", [])
-        )
-        + " from 0.0.0.0/0"
-        if any("0.0.0.0/0" in p.get("ipRanges", []) for p in ci.configuration.get("ipPermissions", []))
-        and ci.resourceName
-        and not ci.resourceName.startswith("web-")
-        else None
-    ),
-    "AWS::RDS::DBInstance": lambda ci: (
-        "publicly accessible database, storage not encrypted"
-        if ci.configuration.get("publiclyAccessible") and not ci.configuration.get("storageEncrypted")
-        else None
-    ),
-    "AWS::RDS::DBSnapshot": lambda ci: (
-        "anyone may restore this database snapshot"
-        if any(
-            "all" in (a.get("attributeValues") or [])
-            for a in ci.supplementaryConfiguration.get("DBSnapshotAttributes", [])
-            if isinstance(a, dict)
-        )
-        else None
-    ),
-    "AWS::EC2::Snapshot": lambda ci: (
-        "anyone may create a volume from this snapshot"
-        if any(
-            p.get("group") == "all" for p in ci.supplementaryConfiguration.get("CreateVolumePermissions", [])
-        )
-        else None
-    ),
-    "AWS::Lambda::Function": lambda ci: (
-        "anyone may invoke this function"
-        if _public_policy((ci.supplementaryConfiguration.get("Policy") or {}).get("policyText"))
-        else None
-    ),
-    "AWS::ElasticLoadBalancingV2::LoadBalancer": lambda ci: (
-        "internet-facing, plain HTTP listener on port 80"
-        if ci.configuration.get("scheme") == "internet-facing"
-        and any(
-            listener.get("protocol") == "HTTP"
-            for listener in ci.supplementaryConfiguration.get("Listeners", [])
-        )
-        else None
-    ),
-    "AWS::EC2::Volume": lambda ci: "not encrypted" if ci.configuration.get("encrypted") is False else None,
-}
-
-
-def first_scan_cis(ctx: engine.Context) -> list[ConfigurationItem]:
-    with ctx.store.connect() as conn:
-        return inventory.current(conn)
-
-
-def _exposures(cis: list[ConfigurationItem]) -> list[list[str]]:
-    rows = []
-    for ci in cis:
-        check = EXPOSURES.get(ci.resourceType)
-        said = check(ci) if check else None
-        if said:
-            rows.append([ci.resourceType.split("::", 1)[1], ci.resourceName or ci.resourceId, said])
-    return rows
+FINDING_COLUMNS = ["severity", "rule", "type", "resource", "region", "why"]
 
 
 class _Quiet(recorder.Listener):
@@ -192,24 +129,51 @@ def _story(
         first_scan = engine.scan(ctx, listener=_Quiet())
         for renderable in views.scan_tables(first_scan):
             stdout.print(renderable)
+        evaluation = engine.evaluate(ctx)
         with ctx.store.connect() as conn:
-            everything = inventory.current(conn, inventory.Filters(regions=(first.region,)))
-        types = {ci.resourceType for ci in first_scan_cis(ctx)}
+            open_now = findings.query(conn)
+            types = {ci.resourceType for ci in inventory.current(conn)}
+        by_severity = Counter(f.severity for f in open_now)
         stdout.print(
-            f"Recorded [bold]{first_scan.recorded}[/bold] resources of [bold]{len(types)}[/bold] types. "
-            f"What their configuration exposes in {first.region} (the rule engine will turn this into findings):"
+            f"Recorded [bold]{first_scan.recorded}[/bold] resources of [bold]{len(types)}[/bold] types, then evaluated "
+            f"[bold]{evaluation.rules}[/bold] rules (AWS Config managed-rule equivalents, CIS, FSBP) in "
+            f"{evaluation.seconds:.1f}s: [bold]{len(open_now)}[/bold] open findings — "
+            + ", ".join(
+                f"{by_severity[s]} {s}" for s in ("critical", "high", "medium", "low") if by_severity[s]
+            )
         )
-        stdout.print(table("Exposed by configuration", ["type", "resource", "what"], _exposures(everything)))
+        highest = [f for f in open_now if f.severity in ("critical", "high") and f.region == first.region]
+        stdout.print(
+            table(
+                f"The most severe findings in {first.region}  (vigil findings --severity critical,high)",
+                FINDING_COLUMNS,
+                _finding_rows(highest, 14),
+                caption=f"{len(highest)} critical or high in {first.region}; `vigil findings` lists all {len(open_now)}",
+            )
+        )
+        cis = engine.framework_report(ctx, "cis-aws-7.0")
+        summary = cis["summary"]
+        stdout.print(
+            f"CIS AWS Foundations Benchmark v7.0: [bold]{cis['score']:.0f}%[/bold] of decided requirements pass "
+            f"({summary['PASS']} pass, {summary['FAIL']} fail, {summary['MANUAL']} manual, "
+            f"{summary['NOT_APPLICABLE'] + summary['INSUFFICIENT_DATA']} not applicable or undecided)"
+        )
 
         _step(4, "A careless afternoon: three changes made in the account")
         changes = estate.make_mistakes(lambda svc, region: boto3.client(svc, region_name=region), sample)
         for change in changes:
             stdout.print(f"  • {change.resource_type} [bold]{change.resource_id}[/bold]: {change.what}")
 
-        _step(5, "Record again: only what changed gets a new configuration item")
+        _step(5, "Record again: only what changed gets a new configuration item, and findings open")
         second = engine.scan(ctx, listener=_Quiet())
         for renderable in views.scan_tables(second):
             stdout.print(renderable)
+        reevaluation = engine.evaluate(ctx)
+        with ctx.store.connect() as conn:
+            opened = [f for f in findings.query(conn) if f.fingerprint in set(reevaluation.changes.opened)]
+        stdout.print(
+            table(f"{len(opened)} findings opened by the changes", FINDING_COLUMNS, _finding_rows(opened))
+        )
 
         _step(6, "What changed, field by field: vigil history --diff")
         with ctx.store.connect() as conn:
@@ -238,16 +202,43 @@ def _story(
         stdout.print(views.graph_tables(blast, 1)[0])
         stdout.print(views.graph_tables(front, 1)[0])
 
-        _step(8, "Take it out in AWS Config's own format: vigil export --format snapshot")
+        _step(8, "Fix it: close SSH again, re-record just that group, re-evaluate just what it touches")
+        web = first.groups["web"]
+        boto3.client("ec2", region_name=first.region).revoke_security_group_ingress(
+            GroupId=web,
+            IpPermissions=[
+                {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}
+            ],
+        )
+        fixed = engine.rerecord(ctx, [recorder.Request("AWS::EC2::SecurityGroup", first.region, web)])
+        keys = list(fixed.totals.changed_keys)
+        incremental = engine.evaluate(ctx, only=keys)
+        with ctx.store.connect() as conn:
+            resolved = [
+                f
+                for f in findings.query(conn, findings.FindingFilters(statuses=("resolved",)))
+                if f.fingerprint in set(incremental.changes.resolved)
+            ]
+        stdout.print(
+            f"vigil rerecord AWS::EC2::SecurityGroup {web}: {fixed.totals.changed} changed · incremental evaluation: "
+            f"{incremental.changes.evaluated} evaluations in {incremental.seconds * 1000:.0f} ms"
+        )
+        for f in resolved:
+            stdout.print(
+                f"  [green]resolved[/green] {f.rule_id} on {f.resource_name or f.resource_id} ({f.region})"
+            )
+
+        _step(9, "Report and take it out: vigil report --output html, vigil export --format snapshot")
+        report_path = Path(tempfile.mkdtemp(prefix="vigil-demo-report-")) / "cis-aws-7.0.html"
+        report_path.write_bytes(report.to_html(engine.framework_report(ctx, "cis-aws-7.0")))
+        stdout.print(f"The CIS v7.0 report, one self-contained page: [bold]{report_path}[/bold]")
         out = Path(tempfile.mkdtemp(prefix="vigil-demo-export-"))
         exported = engine.export_config(ctx, out, ExportFormat.snapshot, inventory.Filters())
         names = sorted(Path(f).relative_to(out).as_posix() for f in exported.files)
         stdout.print(
-            f"{exported.items} configuration items in {len(names)} snapshot files, as AWS Config's delivery channel "
-            f"writes them (and `vigil import` reads them back):"
+            f"{exported.items} configuration items in {len(names)} snapshot files under {out}, as AWS Config's "
+            "delivery channel writes them (and `vigil import` reads them back)."
         )
-        for name in names:
-            stdout.print(f"  {out.name}/{name}")
 
     elapsed = time.perf_counter() - started
     hint = f"--db {db}"
@@ -265,6 +256,9 @@ def _story(
                     f"{vigil} export {hint} --out config-history   # AWS Config history files",
                     f"{vigil} import config-history {hint.replace('.db', '-copy.db')}",
                     f"{vigil} scans {hint}",
+                    f"{vigil} findings {hint} --severity high,critical",
+                    f"{vigil} report {hint} --framework cis-aws-7.0",
+                    f"{vigil} rules show restricted-ssh",
                     f"{vigil} scan --regions us-east-1 --stats   # your own account, read-only credentials",
                 ]
             ),
