@@ -292,10 +292,14 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
         "Record again",
         "field by field",
         "Who is touched",
+        "Fix it",
+        "Report and take it out",
         "Try next",
     ):
         assert step in out
     assert "Configuration.IpPermissions" in out and "ResourceDeleted" in out and "BucketPolicy" in out
+    assert "CIS AWS Foundations Benchmark v7.0:" in out and "findings opened by the changes" in out
+    assert "resolved restricted-ssh on web-0" in out
     follow_up = subprocess.run(
         [sys.executable, "-m", "vigil", "scans", "--db", str(db), "--output", "json"],
         capture_output=True,
@@ -303,7 +307,12 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
         env=env,
         timeout=60,
     )
-    assert [s["status"] for s in json.loads(follow_up.stdout)["scans"]] == ["complete", "complete"]
+    runs = json.loads(follow_up.stdout)["scans"]
+    assert [(r["kind"], r["status"]) for r in runs] == [
+        ("rerecord", "complete"),
+        ("scan", "complete"),
+        ("scan", "complete"),
+    ]
 
 
 def test_an_unexpected_error_exits_1_and_says_where_to_report(monkeypatch: pytest.MonkeyPatch) -> None:

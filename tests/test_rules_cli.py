@@ -3,6 +3,8 @@ and resolve as the account changes, --fail-on, and INSUFFICIENT_DATA when a coll
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from pathlib import Path
 from typing import Any
@@ -171,7 +173,10 @@ def test_scan_evaluates_and_a_finding_opens_and_resolves(seeded: Seeded, tmp_pat
     page = html_path.read_text()
     assert page.startswith("<!doctype html>") and "<svg" in page and "ssh-open-0" in page
     assert 'src="http' not in page and 'href="http' not in page  # self-contained: nothing fetched
-    assert vigil("report", "--db", db, "--framework", "cis-aws-5.0", "-o", "csv").stdout.count("\n") == 64
+    csv_rows = list(
+        csv.reader(io.StringIO(vigil("report", "--db", db, "--framework", "cis-aws-5.0", "-o", "csv").stdout))
+    )
+    assert len(csv_rows) == 64 and csv_rows[0][:2] == ["id", "section"]
     assert vigil("report", "--db", db, "--framework", "nist").exit_code == 2
 
 

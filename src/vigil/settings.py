@@ -210,7 +210,7 @@ class RulesSettings(_Section):
     disabled: list[str] = Field(default_factory=list, description="Rule ids not to evaluate.")
     parameters: dict[str, dict[str, Any]] = Field(
         default_factory=dict,
-        description="Parameter values by rule id: {restricted-common-ports: {ports: [22, 3389]}}.",
+        description="Parameter values by rule id: {access-keys-rotated: {maxAccessKeyAge: 60}}.",
     )
     suppressions: list[Suppression] = Field(default_factory=list, description="Findings to suppress.")
 

@@ -339,6 +339,10 @@ class Compiler:
     lines: Lines
     parameters: Mapping[str, Parameter]
     problems: list[Problem] = field(default_factory=list)
+    # keys the conditions read from the CI itself (not from list items or related CIs): the
+    # evaluator answers INSUFFICIENT_DATA when one of them is a fact the recorder could not read
+    reads: list[str] = field(default_factory=list)
+    _depth: int = 0
 
     def fail(self, path: tuple[str | int, ...], message: str, hint: str = "") -> None:
         self.problems.append(Problem(f"{self.src}:{line_of(self.lines, path)}", message, hint))
@@ -426,7 +430,9 @@ class Compiler:
             )
             return None
         get = self._getter(raw["key"], (*path, "key"))
+        self._depth += 1
         where = self.compile(raw["where"], (*path, "where"))
+        self._depth -= 1
         require = self._require(raw, path, "all")
         if get is None or where is None or require is None:
             return None
@@ -459,7 +465,9 @@ class Compiler:
             )
             return None
         name = str(raw["relationship"])
+        self._depth += 1
         where = self.compile(raw["where"], (*path, "where"))
+        self._depth -= 1
         require = self._require(raw, path, "any")
         if where is None or require is None:
             return None
@@ -487,6 +495,8 @@ class Compiler:
         if not isinstance(key, str) or not key:
             self.fail(path, "key must be a JMESPath expression into the CI", "e.g. configuration.encrypted")
             return None
+        if self._depth == 0:
+            self.reads.append(key)
         try:
             return getter(key)
         except JMESPathError as exc:

@@ -55,6 +55,18 @@ def _verdict(rule: Rule, ci: Mapping[str, Any], compliance: str, annotation: str
     )
 
 
+def _unavailable_fact(rule: Rule, ci: Mapping[str, Any]) -> str | None:
+    """A fact the rule's conditions read that the recorder could not (``supplementaryConfiguration.
+    Unavailable[<Fact>]``, e.g. Access Analyzer where the endpoint lacks it): INSUFFICIENT_DATA."""
+    unavailable = (ci.get("supplementaryConfiguration") or {}).get("Unavailable") or {}
+    for fact, why in unavailable.items():
+        key = "configuration." + fact[:1].lower() + fact[1:]
+        if any(read == key or read.startswith((key + ".", key + "[")) for read in rule.reads):
+            detail = f"{why.get('code')}: {why.get('message')}" if isinstance(why, Mapping) else str(why)
+            return f"{key} could not be read ({detail})"
+    return None
+
+
 def _out_of_scope(rule: Rule, ci: Mapping[str, Any]) -> str | None:
     scope = rule.scope
     if scope.resource_ids and ci["resourceId"] not in scope.resource_ids:
@@ -87,6 +99,9 @@ def evaluate(
     reason = (unreadable or {}).get((ci.get("accountId", ""), ci.get("awsRegion", ""), ci["resourceType"]))
     if reason:
         return _verdict(rule, ci, INSUFFICIENT_DATA, f"the last collection failed: {reason}")
+    missing = _unavailable_fact(rule, ci)
+    if missing:
+        return _verdict(rule, ci, INSUFFICIENT_DATA, missing)
     env = Env(
         ci,
         ci,

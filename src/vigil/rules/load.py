@@ -274,6 +274,7 @@ def _rule(
         check=raw.get("check"),
         pack=pack,
         source=f"{src}:{line_of(lines, where)}",
+        reads=tuple(dict.fromkeys(compiler.reads)),
     )
 
 

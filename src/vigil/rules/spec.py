@@ -107,6 +107,7 @@ class Rule:
     check: str | None = None
     pack: str = ""
     source: str = ""  # file:line of the rule
+    reads: tuple[str, ...] = ()  # CI keys its conditions read (see Compiler.reads)
 
     def defaults(self) -> dict[str, Any]:
         return {name: p.default for name, p in self.parameters.items()}

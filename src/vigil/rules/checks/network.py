@@ -227,7 +227,7 @@ def nacl_open_admin_ports(env: Env) -> Outcome:
     entries = [
         e
         for e in _config(env).get("entries") or []
-        if isinstance(e, Mapping) and not e.get("egress") and str(e.get("egress")).lower() != "true"
+        if isinstance(e, Mapping) and str(e.get("egress")).lower() not in ("true", "1")
     ]
     entries.sort(key=lambda e: int(e.get("ruleNumber") or 0))
     for port in (22, 3389):
@@ -284,7 +284,9 @@ def peering_routes_least_access(env: Env) -> Outcome:
     """A route through a VPC peering connection sends only addresses of the peer VPC (CIS: routing
     tables for VPC peering are "least access"); a table without such routes is NOT_APPLICABLE."""
     config = _config(env)
-    routes = [r for r in config.get("routes") or [] if isinstance(r, Mapping) and r.get("vpcPeeringConnectionId")]
+    routes = [
+        r for r in config.get("routes") or [] if isinstance(r, Mapping) and r.get("vpcPeeringConnectionId")
+    ]
     if not routes:
         return Outcome(True, "no route through a VPC peering connection", applicable=False)
     peerings = {
@@ -305,7 +307,9 @@ def peering_routes_least_access(env: Env) -> Outcome:
             for n in peer
         ):
             shown = ", ".join(str(n) for n in peer) or "nothing recorded"
-            return Outcome(False, f"route {destination} to peering {pcx} is wider than the peer VPC ({shown})")
+            return Outcome(
+                False, f"route {destination} to peering {pcx} is wider than the peer VPC ({shown})"
+            )
     return Outcome(True)
 
 
@@ -404,7 +408,7 @@ def lambda_public(env: Env) -> Outcome:
             continue
         sid = statement.get("Sid")
         label = f"statement {sid!r}" if sid else "a statement"
-        return Outcome(False, f"{label} allows {statement.get('Action')} to Principal \"*\"")
+        return Outcome(False, f'{label} allows {statement.get("Action")} to Principal "*"')
     return Outcome(True)
 
 
@@ -442,8 +446,10 @@ def lb_access_logs(env: Env) -> Outcome:
         return Outcome(False, "the load balancer attributes were not recorded", insufficient=True)
     enabled = attributes.get("access_logs.s3.enabled")
     bucket = attributes.get("access_logs.s3.bucket", "")
-    if enabled == "false" or (enabled is None and bucket in ("", "none")):
-        return Outcome(False, "access logging is off (no access_logs.s3 bucket is set)")
+    if enabled == "false":
+        return Outcome(False, "access logging is off (access_logs.s3.enabled is false)")
+    if enabled is None and bucket in ("", "none"):
+        return Outcome(False, "access logging is off (no access_logs.s3.bucket is set)")
     if enabled is None:
         return Outcome(False, "the attribute access_logs.s3.enabled was not recorded", insufficient=True)
     names = [str(n).lower() for n in env.params.get("s3BucketNames") or []]
@@ -470,7 +476,8 @@ def alb_https_redirect(env: Env) -> Outcome:
         if not redirects:
             kinds = ", ".join(str(a.get("type")) for a in actions) or "none"
             return Outcome(
-                False, f"listener HTTP:{listener.get('port')} does not redirect to HTTPS (default action {kinds})"
+                False,
+                f"listener HTTP:{listener.get('port')} does not redirect to HTTPS (default action {kinds})",
             )
     return Outcome(True)
 
@@ -491,10 +498,15 @@ def _iter_checks() -> Iterator[tuple[str, Check]]:
     yield "lambda-function-public-access-prohibited", lambda_public
     yield "elb-logging-enabled", lb_access_logs
     yield "alb-http-to-https-redirection", alb_https_redirect
-    yield "elb-deletion-protection-enabled", lb_attribute_true("deletion_protection.enabled", "deletion protection")
+    yield (
+        "elb-deletion-protection-enabled",
+        lb_attribute_true("deletion_protection.enabled", "deletion protection"),
+    )
     yield (
         "alb-http-drop-invalid-header-enabled",
-        lb_attribute_true("routing.http.drop_invalid_header_fields.enabled", "dropping invalid header fields"),
+        lb_attribute_true(
+            "routing.http.drop_invalid_header_fields.enabled", "dropping invalid header fields"
+        ),
     )
 
 

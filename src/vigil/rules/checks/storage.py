@@ -1,5 +1,5 @@
-"""Storage, key and secret checks: who an S3 bucket's ACL and policy let in after the public access
-blocks, what its policy enforces, the account's S3 Block Public Access, and secret rotation.
+"""Storage and secret checks: who an S3 bucket's ACL and policy let in after the public access
+blocks, what its policy enforces, and secret rotation.
 
 What the S3 checks read (as Vigil records a bucket, like AWS Config): ``supplementaryConfiguration``
 ``AccessControlList`` (``{owner, grants: [{grantee: {type, uri|id}, permission}]}``), ``BucketPolicy``
@@ -127,7 +127,11 @@ def _grants(env: Env, permissions: tuple[str, ...]) -> str | None:
 
 def _policy_allows(env: Env, actions: tuple[str, ...]) -> str | None:
     for statement in statements(bucket_policy(env.doc)):
-        if statement.get("Effect") != "Allow" or not _public_principal(statement) or statement.get("Condition"):
+        if (
+            statement.get("Effect") != "Allow"
+            or not _public_principal(statement)
+            or statement.get("Condition")
+        ):
             continue
         action = _allowed_action(statement, actions)
         if action:
@@ -240,24 +244,6 @@ def versioning(env: Env) -> Outcome:
     return Outcome(True)
 
 
-def account_public_access_blocks(env: Env) -> Outcome:
-    """The account's S3 Block Public Access has each setting the parameters ask for."""
-    config = env.doc.get("configuration", {})
-    missing = unavailable(env.doc, "s3PublicAccessBlock")
-    if missing:
-        return Outcome(False, f"s3PublicAccessBlock could not be read: {missing}", insufficient=True)
-    settings = config.get("s3PublicAccessBlock")
-    wanted = [
-        k for k in BLOCK_KEYS if env.params.get(k[0].upper() + k[1:], True) not in (False, None, "")
-    ]
-    if settings is None:
-        return Outcome(False, "the account has no S3 Block Public Access configuration")
-    off = [k for k in wanted if not settings.get(k)]
-    if off:
-        return Outcome(False, f"account S3 Block Public Access has {', '.join(off)} off")
-    return Outcome(True)
-
-
 # -- secrets ------------------------------------------------------------------------------------
 
 
@@ -290,16 +276,24 @@ def _rotation_hours(rules: Mapping[str, Any]) -> float | None:
 def secret_rotation_enabled(env: Env) -> Outcome:
     config = env.doc.get("configuration", {})
     if not config.get("rotationEnabled"):
-        return Outcome(False, f"rotationEnabled is {json.dumps(config.get('rotationEnabled'))}, expected true")
+        return Outcome(
+            False, f"rotationEnabled is {json.dumps(config.get('rotationEnabled'))}, expected true"
+        )
     hours = _rotation_hours(config.get("rotationRules") or {})
     limit_days = env.params.get("maximumAllowedRotationFrequency")
     limit_hours = env.params.get("maximumAllowedRotationFrequencyInHours")
-    limits = [(float(limit_days) * 24, f"{limit_days} days (maximumAllowedRotationFrequency)")] if limit_days else []
+    limits = (
+        [(float(limit_days) * 24, f"{limit_days} days (maximumAllowedRotationFrequency)")]
+        if limit_days
+        else []
+    )
     if limit_hours:
         limits.append((float(limit_hours), f"{limit_hours} hours (maximumAllowedRotationFrequencyInHours)"))
     for limit, said in limits:
         if hours is None:
-            return Outcome(False, f"the rotation schedule {config.get('rotationRules')} cannot be compared with {said}")
+            return Outcome(
+                False, f"the rotation schedule {config.get('rotationRules')} cannot be compared with {said}"
+            )
         if hours > limit:
             return Outcome(False, f"the secret rotates every {hours / 24:g} days, more than {said}")
     return Outcome(True)
@@ -333,7 +327,6 @@ CHECKS = {
     "s3-bucket-ssl-requests-only": ssl_requests_only,
     "s3-bucket-server-side-encryption": server_side_encryption,
     "s3-bucket-versioning": versioning,
-    "s3-account-level-public-access-blocks": account_public_access_blocks,
     "secretsmanager-rotation-enabled": secret_rotation_enabled,
     "secretsmanager-rotation-on-schedule": secret_rotation_on_schedule,
 }
