@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 import typer
 
-from vigil import engine
+from vigil import engine, views
 from vigil.cli import EPILOG, ConfigOpt, DbOpt, OutPathOpt, OutputOpt, _run, _split, _tags
 from vigil.errors import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, UsageError
 from vigil.output import Format, render, stdout, table
@@ -284,22 +284,12 @@ def findings_list(
             ruleset = engine.load_rules(ctx)
         titles = {r.id: r for r in ruleset.rules}
         records = [_finding_record(f, titles.get(f.rule_id)) for f in found]
-        rows = [
-            [
-                f.severity,
-                f.rule_id,
-                f.resource_type.split("::", 1)[1],
-                f.resource_name or f.resource_id,
-                f.region,
-                f.annotation,
-            ]
-            for f in found
-        ]
+        rows = views.finding_rows(found)
         counts = Counter(f.severity for f in found)
         summary = ", ".join(f"{counts[s]} {s}" for s in reversed(SEVERITIES) if counts[s])
         render(
             output,
-            columns=["severity", "rule", "type", "resource", "region", "annotation"],
+            columns=views.FINDING_COLUMNS,
             rows=rows,
             records=records,
             title=f"{len(found)} findings ({summary or 'none'})",

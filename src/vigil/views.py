@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -192,3 +193,22 @@ def graph_tables(g: Graph, depth: int) -> list[Table]:
         ),
         table("Relationships", ["from", "", "relationship", "to", ""], edges),
     ]
+
+
+FINDING_COLUMNS = ["severity", "rule", "type", "resource", "region", "why"]
+
+
+def finding_rows(found: Sequence[Any], limit: int | None = None) -> list[list[str]]:
+    """Findings as table rows: severity, rule, short type, resource name or id, region, annotation."""
+    rows = [
+        [
+            f.severity,
+            f.rule_id,
+            f.resource_type.split("::", 1)[1],
+            f.resource_name or f.resource_id,
+            f.region,
+            f.annotation,
+        ]
+        for f in found
+    ]
+    return rows[:limit] if limit else rows

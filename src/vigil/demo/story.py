@@ -56,24 +56,6 @@ def _fresh(db: str) -> None:
             path.unlink()
 
 
-def _finding_rows(found: list[findings.Finding], limit: int | None = None) -> list[list[str]]:
-    rows = [
-        [
-            f.severity,
-            f.rule_id,
-            f.resource_type.split("::", 1)[1],
-            f.resource_name or f.resource_id,
-            f.region,
-            f.annotation,
-        ]
-        for f in found
-    ]
-    return rows[:limit] if limit else rows
-
-
-FINDING_COLUMNS = ["severity", "rule", "type", "resource", "region", "why"]
-
-
 class _Quiet(recorder.Listener):
     def __init__(self) -> None:
         self.done_units = 0
@@ -146,8 +128,8 @@ def _story(
         stdout.print(
             table(
                 f"The most severe findings in {first.region}  (vigil findings --severity critical,high)",
-                FINDING_COLUMNS,
-                _finding_rows(highest, 14),
+                views.FINDING_COLUMNS,
+                views.finding_rows(highest, 14),
                 caption=f"{len(highest)} critical or high in {first.region}; `vigil findings` lists all {len(open_now)}",
             )
         )
@@ -172,7 +154,11 @@ def _story(
         with ctx.store.connect() as conn:
             opened = [f for f in findings.query(conn) if f.fingerprint in set(reevaluation.changes.opened)]
         stdout.print(
-            table(f"{len(opened)} findings opened by the changes", FINDING_COLUMNS, _finding_rows(opened))
+            table(
+                f"{len(opened)} findings opened by the changes",
+                views.FINDING_COLUMNS,
+                views.finding_rows(opened),
+            )
         )
 
         _step(6, "What changed, field by field: vigil history --diff")

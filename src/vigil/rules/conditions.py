@@ -92,7 +92,9 @@ def _age_literal(value: Any) -> timedelta:
     return timedelta(seconds=float(match[1]) * _AGE_UNITS[match[2]])
 
 
-def _age_actual(value: Any, env: Env) -> timedelta | None:
+def parse_moment(value: Any) -> datetime | None:
+    """A timestamp as recorded (ISO text, ``Z`` or offset, or a datetime) → aware UTC; None for the
+    credential report's placeholders (``N/A``, ``not_supported``, ``no_information``) and non-times."""
     if value in (None, "", "N/A", "not_supported", "no_information"):
         return None
     if isinstance(value, datetime):
@@ -102,9 +104,12 @@ def _age_actual(value: Any, env: Env) -> timedelta | None:
             moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
         except ValueError:
             return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return env.now - moment
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _age_actual(value: Any, env: Env) -> timedelta | None:
+    moment = parse_moment(value)
+    return None if moment is None else env.now - moment
 
 
 def _cidr(value: Any) -> Any:

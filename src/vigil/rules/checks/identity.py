@@ -12,11 +12,10 @@ from __future__ import annotations
 import fnmatch
 import json
 from collections.abc import Callable, Iterator, Mapping
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import unquote
 
-from vigil.rules.conditions import Env
+from vigil.rules.conditions import Env, parse_moment
 from vigil.rules.spec import Outcome
 
 ACCOUNT = "AWS::::Account"
@@ -244,18 +243,8 @@ def policy_in_use(env: Env) -> Outcome:
 # -- users' credentials --------------------------------------------------------------------------
 
 
-def _moment(value: Any) -> datetime | None:
-    if value in (None, "", "N/A", "no_information", "not_supported"):
-        return None
-    try:
-        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 def _days(env: Env, value: Any) -> int | None:
-    moment = _moment(value)
+    moment = parse_moment(value)
     return None if moment is None else (env.now - moment).days
 
 

@@ -14,7 +14,7 @@ that default selector spelled out, the emulator with an empty list).
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from vigil.rules.checks.storage import (
@@ -24,7 +24,7 @@ from vigil.rules.checks.storage import (
     supplementary,
     unavailable,
 )
-from vigil.rules.conditions import Env
+from vigil.rules.conditions import Env, parse_moment
 from vigil.rules.spec import Outcome
 
 TRAIL = "AWS::CloudTrail::Trail"
@@ -184,16 +184,6 @@ def s3_data_events(*, write: bool) -> Any:
     return check
 
 
-def _parse_time(value: Any) -> datetime | None:
-    if not value:
-        return None
-    try:
-        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 def cloud_watch_logs_enabled(env: Env) -> Outcome:
     """The trail delivers to a CloudWatch Logs log group (and, with expectedDeliveryWindowAge, has
     delivered there within that many hours)."""
@@ -203,7 +193,7 @@ def cloud_watch_logs_enabled(env: Env) -> Outcome:
     hours = env.params.get("expectedDeliveryWindowAge")
     if hours:
         status = supplementary(env.doc).get("TrailStatus") or {}
-        last = _parse_time(status.get("latestCloudWatchLogsDeliveryTime"))
+        last = parse_moment(status.get("latestCloudWatchLogsDeliveryTime"))
         if last is None:
             return Outcome(False, "the trail has not delivered to CloudWatch Logs yet")
         if env.now - last > timedelta(hours=float(hours)):

@@ -15,11 +15,11 @@ from __future__ import annotations
 import fnmatch
 import json
 from collections.abc import Callable, Iterator, Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from vigil.rules.checks.identity import statements
-from vigil.rules.conditions import Env
+from vigil.rules.conditions import Env, parse_moment
 from vigil.rules.spec import Outcome
 
 ACCOUNT = "AWS::::Account"
@@ -247,16 +247,6 @@ def versioning(env: Env) -> Outcome:
 # -- secrets ------------------------------------------------------------------------------------
 
 
-def _when(value: Any) -> datetime | None:
-    if not value:
-        return None
-    try:
-        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 def _rotation_hours(rules: Mapping[str, Any]) -> float | None:
     """The rotation interval in hours: ``automaticallyAfterDays``, or a ``rate(N days|hours)``
     schedule expression (cron schedules: None, not decidable here)."""
@@ -305,10 +295,10 @@ def secret_rotation_on_schedule(env: Env) -> Outcome:
     config = env.doc.get("configuration", {})
     if not config.get("rotationEnabled"):
         return Outcome(True, "rotation is not enabled for the secret", applicable=False)
-    due = _when(config.get("nextRotationDate"))
+    due = parse_moment(config.get("nextRotationDate"))
     if due is None:
         hours = _rotation_hours(config.get("rotationRules") or {})
-        last = _when(config.get("lastRotatedDate") or config.get("createdDate"))
+        last = parse_moment(config.get("lastRotatedDate") or config.get("createdDate"))
         if hours is None or last is None:
             return Outcome(False, "the rotation schedule cannot be read", insufficient=True)
         due = last + timedelta(hours=hours)
