@@ -16,7 +16,7 @@ from test_recorder import deny
 from vigil import engine
 from vigil.aws import recorder
 from vigil.cli import app
-from vigil.model import INSUFFICIENT_DATA
+from vigil.model import INSUFFICIENT_DATA, ResourceKey
 from vigil.store import open_store
 
 runner = CliRunner()
@@ -206,3 +206,43 @@ def test_a_failed_collection_gives_insufficient_data_not_compliant(
     assert reasons == {
         "the last collection failed: AccessDenied: User is not authorized to perform: ec2:DescribeSecurityGroups"
     }
+
+
+def test_incremental_evaluation_agrees_with_a_full_one(
+    seeded: Seeded, tmp_path: Path, monkeypatch: Any
+) -> None:
+    acct = seeded.account
+    for name, value in acct.environment().items():
+        if name != "AWS_ENDPOINT_URL":
+            monkeypatch.setenv(name, value)
+    db = tmp_path / "v.db"
+    store = open_store(db)
+    recorder.scan(acct.session(), store)
+    store.close()
+    first = seeded.estate.first
+    with engine.context(None, db=str(db)) as ctx:
+        full = engine.evaluate(ctx)
+        changed = [
+            ResourceKey(
+                seeded.estate.account_id, first.region, "AWS::EC2::SecurityGroup", first.groups["ssh_open"]
+            ),
+            ResourceKey(
+                seeded.estate.account_id, first.region, "AWS::RDS::DBInstance", first.db_instances["public"]
+            ),
+            ResourceKey(seeded.estate.account_id, first.region, "AWS::EC2::Instance", first.instances["web"]),
+        ]
+        partial = engine.evaluate(ctx, only=changed)
+    touched = {(k.awsRegion, k.resourceType, k.resourceId) for k in changed}
+    expected = {
+        e
+        for e in full.evaluations
+        if (e.region, e.resource_type, e.resource_id) in touched or e.resource_type == "AWS::::Account"
+    }
+    assert set(partial.evaluations) == expected and len(partial.evaluations) == len(expected)
+    assert {e.resource_type for e in partial.evaluations} == {
+        "AWS::EC2::SecurityGroup",
+        "AWS::RDS::DBInstance",
+        "AWS::EC2::Instance",
+        "AWS::::Account",
+    }
+    assert partial.changes.opened == [] and partial.changes.resolved == []

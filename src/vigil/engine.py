@@ -6,7 +6,7 @@ the functions here; the parts below (recorder, store, rules, …) never reach fo
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -258,28 +258,90 @@ def evaluate(
         if (rule := ruleset.get(rule_id)) is not None
     }
     with ctx.store.connect() as conn:
-        docs = [ci.to_dict() for ci in inventory.current(conn, inventory.Filters(include_deleted=True))]
         unreadable = {
             (e.account_id, e.region, e.resource_type): f"{e.code}: {e.message}"
             for e in scan_store.failing_units(conn)
         }
-    stock = Inventory(docs)
-    targets = None
-    if only is not None:
-        wanted = set(only)
-        accounts = {k.accountId for k in wanted}
-        targets = [
-            d
-            for d in docs
-            if ResourceKey(d["accountId"], d["awsRegion"], d["resourceType"], d["resourceId"]) in wanted
-            or (d["resourceType"] == "AWS::::Account" and d["accountId"] in accounts)
-        ]
-    batch = evaluate_all(ruleset.rules, stock, now=now, params=params, unreadable=unreadable, only=targets)
+        if only is None:
+            docs = [ci.to_dict() for ci in inventory.current(conn, inventory.Filters(include_deleted=True))]
+            stock: Any = Inventory(docs)
+            batch = evaluate_all(ruleset.rules, stock, now=now, params=params, unreadable=unreadable)
+        else:
+            # the incremental path reads only what the changed resources and their rules need
+            stock = StoreReader(conn)
+            targets = stock.targets(only)
+            batch = evaluate_all(
+                ruleset.rules, stock, now=now, params=params, unreadable=unreadable, only=targets
+            )
     facts = {r.id: findings.RuleFacts(r.severity, r.controls) for r in ruleset.rules}
     with ctx.store.begin() as conn:
         changes = findings.record(conn, batch, facts, now=now)
         _apply_suppressions(conn, conf.suppressions, stock, now)
     return EvaluationReport(len(ruleset.rules), batch, changes, time.perf_counter() - started, now)
+
+
+class StoreReader:
+    """What rules read (``lookup``, ``related``), fetched from the store on demand and kept for the
+    evaluation: the incremental path touches a few resources, not the whole inventory."""
+
+    def __init__(self, conn: Any) -> None:
+        from vigil.store import inventory
+
+        self._inventory = inventory
+        self._conn = conn
+        self._by_type: dict[str, list[dict[str, Any]]] = {}
+        self._by_key: dict[tuple[str, str, str], dict[str, Any] | None] = {}
+        self.cis: list[dict[str, Any]] = []
+
+    def targets(self, keys: Sequence[ResourceKey]) -> list[dict[str, Any]]:
+        """The changed resources (deleted ones too) and the account items of their accounts."""
+        inventory = self._inventory
+        out: list[dict[str, Any]] = []
+        grouped: dict[tuple[str, str], list[ResourceKey]] = {}
+        for key in keys:
+            grouped.setdefault((key.accountId, key.resourceType), []).append(key)
+        for (account, rtype), group in grouped.items():
+            wanted = {(k.awsRegion, k.resourceId) for k in group}
+            found = inventory.latest_of(self._conn, account, rtype, [k.resourceId for k in group])
+            out += [ci.to_dict() for ci in found if (ci.awsRegion, ci.resourceId) in wanted]
+        for account in {k.accountId for k in keys}:
+            out += [
+                ci.to_dict()
+                for ci in inventory.current(
+                    self._conn, inventory.Filters(types=("AWS::::Account",), accounts=(account,))
+                )
+            ]
+        self.cis = out
+        return out
+
+    def lookup(self, resource_type: str, region: str | None) -> list[dict[str, Any]]:
+        if resource_type not in self._by_type:
+            inventory = self._inventory
+            self._by_type[resource_type] = [
+                ci.to_dict()
+                for ci in inventory.current(self._conn, inventory.Filters(types=(resource_type,)))
+            ]
+        items = self._by_type[resource_type]
+        return items if region is None else [c for c in items if c.get("awsRegion") == region]
+
+    def related(self, ci: Mapping[str, Any], name: str) -> list[Mapping[str, Any]]:
+        account = ci.get("accountId", "")
+        edges = [
+            (e.get("resourceType"), e.get("resourceId"))
+            for e in ci.get("relationships") or []
+            if e.get("relationshipName", e.get("name")) == name and e.get("resourceId")
+        ]
+        missing: dict[str, list[str]] = {}
+        for rtype, rid in edges:
+            if (account, rtype, rid) not in self._by_key:
+                missing.setdefault(rtype, []).append(rid)
+        for rtype, ids in missing.items():
+            for rid in ids:
+                self._by_key[(account, rtype, rid)] = None
+            for found in self._inventory.latest_of(self._conn, account, rtype, ids):
+                if not found.deleted:
+                    self._by_key[(account, rtype, found.resourceId)] = found.to_dict()
+        return [doc for rtype, rid in edges if (doc := self._by_key.get((account, rtype, rid))) is not None]
 
 
 def _apply_suppressions(conn: Any, suppressions: Sequence[Any], stock: Any, now: datetime) -> None:

@@ -425,6 +425,33 @@ def current(conn: Connection, filters: Filters = Filters()) -> list[Configuratio
     return [ConfigurationItem.from_dict(doc) for doc in conn.execute(query).scalars()]
 
 
+def latest_of(
+    conn: Connection,
+    account_id: str,
+    resource_type: str,
+    resource_ids: Sequence[str],
+    *,
+    regions: Sequence[str] = (),
+) -> list[ConfigurationItem]:
+    """The latest CI of each named resource of one account and type (any region unless given)."""
+    out: list[ConfigurationItem] = []
+    ids = list(resource_ids)
+    for start in range(0, len(ids), 500):
+        query = (
+            select(configuration_items.c.document)
+            .join(resources, resources.c.latest_ci_id == configuration_items.c.id)
+            .where(
+                resources.c.account_id == account_id,
+                resources.c.resource_type == resource_type,
+                resources.c.resource_id.in_(ids[start : start + 500]),
+            )
+        )
+        if regions:
+            query = query.where(resources.c.region.in_(regions))
+        out.extend(ConfigurationItem.from_dict(doc) for doc in conn.execute(query).scalars())
+    return out
+
+
 def counts(conn: Connection, filters: Filters = Filters()) -> list[tuple[str, str, str, int]]:
     """(account, region, type, number of current resources)."""
     query = _filtered(
