@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 import pytest
@@ -254,7 +255,12 @@ def _run(rule_id: str, ci: Mapping[str, Any], *others: Mapping[str, Any], **para
     related = [{**minimal_ci(o["resourceType"]), **o} for o in others]
     inv = Inventory([target, *related])
     return evaluate(
-        rule(rule_id), target, now=EXAMPLE_NOW, params=params, related=inv.related, lookup=inv.lookup
+        rule(rule_id),
+        target,
+        now=EXAMPLE_NOW,
+        params=params,
+        related=inv.related,
+        lookup=partial(inv.lookup, account=target["accountId"]),
     )
 
 
@@ -275,7 +281,11 @@ def test_trail_lookups_that_failed_give_insufficient_data() -> None:
     # a logging trail found elsewhere still decides
     inv = Inventory([account, {**minimal_ci("AWS::CloudTrail::Trail"), **_trail("org", s3BucketName="b")}])
     result = evaluate(
-        rule("multi-region-cloudtrail-enabled"), account, now=EXAMPLE_NOW, unreadable=why, lookup=inv.lookup
+        rule("multi-region-cloudtrail-enabled"),
+        account,
+        now=EXAMPLE_NOW,
+        unreadable=why,
+        lookup=partial(inv.lookup, account=account["accountId"]),
     )
     assert result.compliance == COMPLIANT
 

@@ -289,7 +289,7 @@ class StoreReader:
 
         self._inventory = inventory
         self._conn = conn
-        self._by_type: dict[str, list[dict[str, Any]]] = {}
+        self._by_type: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self._by_key: dict[tuple[str, str, str], dict[str, Any] | None] = {}
         self.cis: list[dict[str, Any]] = []
 
@@ -314,14 +314,14 @@ class StoreReader:
         self.cis = out
         return out
 
-    def lookup(self, resource_type: str, region: str | None) -> list[dict[str, Any]]:
-        if resource_type not in self._by_type:
+    def lookup(self, resource_type: str, region: str | None, account: str = "") -> list[dict[str, Any]]:
+        if (account, resource_type) not in self._by_type:
             inventory = self._inventory
-            self._by_type[resource_type] = [
-                ci.to_dict()
-                for ci in inventory.current(self._conn, inventory.Filters(types=(resource_type,)))
+            filters = inventory.Filters(types=(resource_type,), accounts=(account,))
+            self._by_type[(account, resource_type)] = [
+                ci.to_dict() for ci in inventory.current(self._conn, filters)
             ]
-        items = self._by_type[resource_type]
+        items = self._by_type[(account, resource_type)]
         return items if region is None else [c for c in items if c.get("awsRegion") == region]
 
     def related(self, ci: Mapping[str, Any], name: str) -> list[Mapping[str, Any]]:

@@ -17,6 +17,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from vigil.rules.conditions import Env
@@ -153,18 +154,20 @@ class Inventory:
     """Current CIs in memory, indexed for ``lookup`` (type, region) and ``related`` (type, id)."""
 
     cis: Sequence[Mapping[str, Any]]
-    by_type: dict[str, list[Mapping[str, Any]]] = field(default_factory=lambda: defaultdict(list))
+    by_type: dict[tuple[str, str], list[Mapping[str, Any]]] = field(default_factory=lambda: defaultdict(list))
     by_key: dict[tuple[str, str, str], Mapping[str, Any]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for ci in self.cis:
             if ci.get("configurationItemStatus") in DELETED_STATUSES:
                 continue
-            self.by_type[ci["resourceType"]].append(ci)
-            self.by_key[(ci.get("accountId", ""), ci["resourceType"], ci["resourceId"])] = ci
+            account = ci.get("accountId", "")
+            self.by_type[(account, ci["resourceType"])].append(ci)
+            self.by_key[(account, ci["resourceType"], ci["resourceId"])] = ci
 
-    def lookup(self, resource_type: str, region: str | None) -> list[Mapping[str, Any]]:
-        items = self.by_type.get(resource_type, [])
+    def lookup(self, resource_type: str, region: str | None, account: str = "") -> list[Mapping[str, Any]]:
+        """Current CIs of a type in one account (rules never look across accounts)."""
+        items = self.by_type.get((account, resource_type), [])
         return items if region is None else [c for c in items if c.get("awsRegion") == region]
 
     def related(self, ci: Mapping[str, Any], name: str) -> list[Mapping[str, Any]]:
@@ -201,7 +204,11 @@ def evaluate_all(
     targets = inventory.cis if only is None else list(only)
     out: list[Evaluation] = []
     for ci in targets:
-        for rule in index.get(ci["resourceType"], ()):
+        matching = index.get(ci["resourceType"])
+        if not matching:
+            continue
+        lookup = partial(inventory.lookup, account=ci.get("accountId", ""))
+        for rule in matching:
             out.append(
                 evaluate(
                     rule,
@@ -210,7 +217,7 @@ def evaluate_all(
                     params=(params or {}).get(rule.id),
                     unreadable=unreadable,
                     related=inventory.related,
-                    lookup=inventory.lookup,
+                    lookup=lookup,
                 )
             )
     return out

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from vigil.rules.evaluate import Inventory, evaluate
@@ -67,7 +68,7 @@ def run_example(rule: Rule, example: Example) -> ExampleResult:
         now=EXAMPLE_NOW,
         params=example.params,
         related=inventory.related,
-        lookup=inventory.lookup,
+        lookup=partial(inventory.lookup, account=ci.get("accountId", "")),
     )
     return ExampleResult(rule, example, evaluation)
 
