@@ -1,0 +1,126 @@
+"""The evaluation order and the language's corners, on hand-written rules and CIs (pure)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from vigil.rules import load
+from vigil.rules.evaluate import Inventory, evaluate, evaluate_all
+from vigil.rules.selftest import EXAMPLE_NOW, minimal_ci
+from vigil.rules.spec import COMPLIANT, INSUFFICIENT_DATA, NON_COMPLIANT, NOT_APPLICABLE
+
+PACK = """\
+pack: corners
+rules:
+  - id: tagged-volumes-encrypted
+    title: Volumes tagged env=prod are encrypted
+    rationale: r
+    resource_types: [AWS::EC2::Volume]
+    severity: low
+    scope: {tag_key: env, tag_value: prod}
+    parameters:
+      kmsId: {type: string}
+    condition:
+      all:
+        - {key: configuration.encrypted, op: "true"}
+        - {key: configuration.kmsKeyId, op: contains, value: {param: kmsId}}
+    remediation: fix
+  - id: analyzer-on
+    title: Access Analyzer has an analyzer
+    rationale: r
+    resource_types: ["AWS::::Account"]
+    severity: low
+    condition: {key: configuration.accessAnalyzers, op: not-empty}
+    remediation: fix
+  - id: long-annotation
+    title: A very long value
+    rationale: r
+    resource_types: [AWS::EC2::Volume]
+    severity: low
+    condition: {key: configuration.description, op: eq, value: short}
+    remediation: fix
+  - id: trail-somewhere
+    title: The account has a trail
+    rationale: r
+    resource_types: ["AWS::::Account"]
+    severity: low
+    check: multi-region-cloudtrail-enabled
+    remediation: fix
+"""
+
+
+def rules(tmp_path: Path) -> dict[str, load.Rule]:
+    path = tmp_path / "corners.yaml"
+    path.write_text(PACK)
+    return {r.id: r for r in load.load([path], builtin=False).rules}
+
+
+def volume(**fields: object) -> dict[str, object]:
+    return {**minimal_ci("AWS::EC2::Volume"), **fields}
+
+
+def test_scope_deletion_and_optional_parameters(tmp_path: Path) -> None:
+    rule = rules(tmp_path)["tagged-volumes-encrypted"]
+    prod = {"tags": {"env": "prod"}}
+    assert (
+        evaluate(rule, volume(configuration={"encrypted": True}, **prod), now=EXAMPLE_NOW).compliance
+        == COMPLIANT
+    )
+    out = evaluate(rule, volume(configuration={"encrypted": True}, tags={"env": "dev"}), now=EXAMPLE_NOW)
+    assert (out.compliance, out.annotation) == (NOT_APPLICABLE, "tag env is not prod")
+    gone = volume(configurationItemStatus="ResourceDeleted", configuration=None, **prod)
+    assert evaluate(rule, gone, now=EXAMPLE_NOW).compliance == NOT_APPLICABLE
+    keyed = volume(configuration={"encrypted": True, "kmsKeyId": "arn:aws:kms:us-east-1:1:key/abc"}, **prod)
+    assert evaluate(rule, keyed, now=EXAMPLE_NOW, params={"kmsId": "abc"}).compliance == COMPLIANT
+    wrong = evaluate(rule, keyed, now=EXAMPLE_NOW, params={"kmsId": "def"})
+    assert wrong.compliance == NON_COMPLIANT and "(kmsId)" in wrong.annotation
+    failed = evaluate(
+        rule,
+        volume(configuration={"encrypted": False}, **prod),
+        now=EXAMPLE_NOW,
+        unreadable={("123456789012", "us-east-1", "AWS::EC2::Volume"): "AccessDenied: no"},
+    )
+    assert (failed.compliance, failed.annotation) == (
+        INSUFFICIENT_DATA,
+        "the last collection failed: AccessDenied: no",
+    )
+
+
+def test_an_unreadable_account_fact_gives_insufficient_data(tmp_path: Path) -> None:
+    rule = rules(tmp_path)["analyzer-on"]
+    account = minimal_ci(
+        "AWS::::Account",
+        configuration={"accessAnalyzers": None},
+        supplementaryConfiguration={
+            "Unavailable": {"AccessAnalyzers": {"code": "501", "message": "no backend"}}
+        },
+    )
+    out = evaluate(rule, account, now=EXAMPLE_NOW)
+    assert (out.compliance, out.annotation) == (
+        INSUFFICIENT_DATA,
+        "configuration.accessAnalyzers could not be read (501: no backend)",
+    )
+    readable = minimal_ci("AWS::::Account", configuration={"accessAnalyzers": []})
+    assert evaluate(rule, readable, now=EXAMPLE_NOW).compliance == NON_COMPLIANT
+
+
+def test_annotations_are_cut_to_aws_config_limit(tmp_path: Path) -> None:
+    rule = rules(tmp_path)["long-annotation"]
+    out = evaluate(rule, volume(configuration={"description": "x" * 1000}), now=EXAMPLE_NOW)
+    assert out.compliance == NON_COMPLIANT and len(out.annotation) <= 256
+
+
+def test_lookups_stay_inside_the_account(tmp_path: Path) -> None:
+    rule = rules(tmp_path)["trail-somewhere"]
+    trail = {
+        **minimal_ci("AWS::CloudTrail::Trail", resourceId="org", accountId="111111111111"),
+        "configuration": {"isMultiRegionTrail": True},
+        "supplementaryConfiguration": {"TrailStatus": {"isLogging": True}},
+    }
+    with_trail = minimal_ci("AWS::::Account", resourceId="111111111111", accountId="111111111111")
+    without = minimal_ci("AWS::::Account", resourceId="222222222222", accountId="222222222222")
+    verdicts = {
+        e.account_id: e.compliance
+        for e in evaluate_all([rule], Inventory([trail, with_trail, without]), now=EXAMPLE_NOW)
+    }
+    assert verdicts == {"111111111111": COMPLIANT, "222222222222": NON_COMPLIANT}
