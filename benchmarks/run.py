@@ -26,6 +26,7 @@ from typing import Any
 import bench_history
 import bench_import
 import bench_prowler
+import bench_rules
 import bench_scan
 import bench_store
 import orjson
@@ -39,6 +40,7 @@ BENCHMARKS: dict[str, ModuleType] = {
     "store": bench_store,
     "history": bench_history,
     "import": bench_import,
+    "rules": bench_rules,
 }
 RESULTS = Path(__file__).resolve().parent / "results"
 

@@ -209,10 +209,17 @@ def _progress(enabled: bool) -> Progress:
 
 
 def _show_report(
-    report: recorder.ScanReport, fmt: Format, out: Path | None, stats: bool, stats_rows: list[Any]
+    report: recorder.ScanReport,
+    fmt: Format,
+    out: Path | None,
+    stats: bool,
+    stats_rows: list[Any],
+    evaluation: dict[str, Any] | None = None,
 ) -> int:
     if fmt is not Format.table:
         data = views.report_json(report)
+        if evaluation is not None:
+            data["evaluation"] = evaluation
         if stats:
             data["apiStats"] = [
                 {"service": s, "calls": c, "retries": r, "errors": e} for s, c, r, e in stats_rows
@@ -293,10 +300,17 @@ def scan(
             show_bars = not quiet and output is Format.table and stderr.is_terminal
             with _progress(show_bars) as progress:
                 report = engine.scan(ctx, listener=_Bars(progress))
-            code = _show_report(report, output, out, stats, ctx.session.stats.table())
-            if not evaluate:
+            evaluation = engine.evaluate(ctx) if evaluate else None
+            code = _show_report(
+                report,
+                output,
+                out,
+                stats,
+                ctx.session.stats.table(),
+                evaluation.as_dict() if evaluation else None,
+            )
+            if evaluation is None:
                 return code
-            evaluation = engine.evaluate(ctx)
             if output is Format.table:
                 cli_compliance.show_evaluation(evaluation)
             if fail_on and cli_compliance.open_at_or_above(ctx, fail_on) and code == EXIT_OK:

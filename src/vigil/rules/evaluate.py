@@ -43,19 +43,6 @@ def annotate(text: str) -> str:
     return text if len(text) <= ANNOTATION_LIMIT else text[: ANNOTATION_LIMIT - 1] + "…"
 
 
-def _verdict(rule: Rule, ci: Mapping[str, Any], compliance: str, annotation: str) -> Evaluation:
-    return Evaluation(
-        rule_id=rule.id,
-        resource_type=ci["resourceType"],
-        resource_id=ci["resourceId"],
-        account_id=ci.get("accountId", ""),
-        region=ci.get("awsRegion", ""),
-        compliance=compliance,
-        annotation=annotate(annotation),
-        resource_name=ci.get("resourceName"),
-    )
-
-
 def _unavailable_fact(rule: Rule, ci: Mapping[str, Any]) -> str | None:
     """A fact the rule's conditions read that the recorder could not (``supplementaryConfiguration.
     Unavailable[<Fact>]``, e.g. Access Analyzer where the endpoint lacks it): INSUFFICIENT_DATA."""
@@ -92,37 +79,72 @@ def evaluate(
     lookup: Callable[[str, str | None], list[Mapping[str, Any]]] | None = None,
 ) -> Evaluation:
     """One rule on one CI (API form, as a dict); see the module docstring for the order."""
-    if ci.get("configurationItemStatus") in DELETED_STATUSES:
-        return _verdict(rule, ci, NOT_APPLICABLE, "the resource was deleted")
-    outside = _out_of_scope(rule, ci)
-    if outside:
-        return _verdict(rule, ci, NOT_APPLICABLE, outside)
-    reason = (unreadable or {}).get((ci.get("accountId", ""), ci.get("awsRegion", ""), ci["resourceType"]))
-    if reason:
-        return _verdict(rule, ci, INSUFFICIENT_DATA, f"the last collection failed: {reason}")
-    missing = _unavailable_fact(rule, ci)
-    if missing:
-        return _verdict(rule, ci, INSUFFICIENT_DATA, missing)
-    env = Env(
+    (evaluation,) = _evaluate_ci(
+        [rule],
         ci,
-        ci,
-        {**rule.defaults(), **(params or {})},
-        now,
-        related or (lambda _ci, _name: []),
-        lookup or (lambda _type, _region: []),
-        _unreadable_in(unreadable or {}, ci.get("accountId", "")),
+        now=now,
+        params={rule.id: {**rule.defaults(), **(params or {})}},
+        unreadable=unreadable or {},
+        related=related or (lambda _ci, _name: []),
+        lookup=lookup or (lambda _type, _region: []),
     )
-    try:
-        if rule.applies is not None:
-            gate = rule.applies(env)
-            if not gate.ok:
-                return _verdict(rule, ci, NOT_APPLICABLE, gate.reason or "the rule does not apply")
-        outcome = rule.evaluate(env)
-    except (TypeError, ValueError, KeyError, AttributeError, IndexError) as exc:
-        # a shape the rule did not expect: say so rather than guess a verdict
-        log.warning("rule %s on %s %s: %s", rule.id, ci["resourceType"], ci["resourceId"], exc)
-        return _verdict(rule, ci, INSUFFICIENT_DATA, f"could not evaluate: {type(exc).__name__}: {exc}")
-    return _verdict(rule, ci, *_compliance(outcome))
+    return evaluation
+
+
+def _evaluate_ci(
+    rules: Sequence[Rule],
+    ci: Mapping[str, Any],
+    *,
+    now: datetime,
+    params: Mapping[str, Mapping[str, Any]],
+    unreadable: Unreadable,
+    related: Callable[[Mapping[str, Any], str], list[Mapping[str, Any]]],
+    lookup: Callable[[str, str | None], list[Mapping[str, Any]]],
+) -> list[Evaluation]:
+    """Every given rule on one CI: what all of them share is worked out once (the hot path)."""
+    account = ci.get("accountId", "")
+    region = ci.get("awsRegion", "")
+    rtype = ci["resourceType"]
+    rid = ci["resourceId"]
+    name = ci.get("resourceName")
+
+    def verdict(rule: Rule, compliance: str, annotation: str) -> Evaluation:
+        return Evaluation(rule.id, rtype, rid, account, region, compliance, annotate(annotation), name)
+
+    if ci.get("configurationItemStatus") in DELETED_STATUSES:
+        return [verdict(rule, NOT_APPLICABLE, "the resource was deleted") for rule in rules]
+    reason = unreadable.get((account, region, rtype)) if unreadable else None
+    has_unavailable = bool((ci.get("supplementaryConfiguration") or {}).get("Unavailable"))
+    # one environment per CI, its parameters swapped per rule (conditions never keep it)
+    env = Env(ci, ci, {}, now, related, lookup, _unreadable_in(unreadable, account))
+    out: list[Evaluation] = []
+    for rule in rules:
+        outside = _out_of_scope(rule, ci) if (rule.scope.tag_key or rule.scope.resource_ids) else None
+        if outside:
+            out.append(verdict(rule, NOT_APPLICABLE, outside))
+            continue
+        if reason:
+            out.append(verdict(rule, INSUFFICIENT_DATA, f"the last collection failed: {reason}"))
+            continue
+        missing = _unavailable_fact(rule, ci) if has_unavailable else None
+        if missing:
+            out.append(verdict(rule, INSUFFICIENT_DATA, missing))
+            continue
+        env.params = params.get(rule.id) or {}
+        try:
+            if rule.applies is not None:
+                gate = rule.applies(env)
+                if not gate.ok:
+                    out.append(verdict(rule, NOT_APPLICABLE, gate.reason or "the rule does not apply"))
+                    continue
+            outcome = rule.evaluate(env)
+        except (TypeError, ValueError, KeyError, AttributeError, IndexError) as exc:
+            # a shape the rule did not expect: say so rather than guess a verdict
+            log.warning("rule %s on %s %s: %s", rule.id, rtype, rid, exc)
+            out.append(verdict(rule, INSUFFICIENT_DATA, f"could not evaluate: {type(exc).__name__}: {exc}"))
+            continue
+        out.append(verdict(rule, *_compliance(outcome)))
+    return out
 
 
 def _unreadable_in(unreadable: Unreadable, account: str) -> Callable[[str, str | None], str | None]:
@@ -202,22 +224,19 @@ def evaluate_all(
     """Every rule on every CI of its types (or only on ``only``: the incremental entry point)."""
     index = rules_by_type(rules)
     targets = inventory.cis if only is None else list(only)
+    merged = {rule.id: {**rule.defaults(), **((params or {}).get(rule.id) or {})} for rule in rules}
     out: list[Evaluation] = []
     for ci in targets:
         matching = index.get(ci["resourceType"])
         if not matching:
             continue
-        lookup = partial(inventory.lookup, account=ci.get("accountId", ""))
-        for rule in matching:
-            out.append(
-                evaluate(
-                    rule,
-                    ci,
-                    now=now,
-                    params=(params or {}).get(rule.id),
-                    unreadable=unreadable,
-                    related=inventory.related,
-                    lookup=lookup,
-                )
-            )
+        out += _evaluate_ci(
+            matching,
+            ci,
+            now=now,
+            params=merged,
+            unreadable=unreadable or {},
+            related=inventory.related,
+            lookup=partial(inventory.lookup, account=ci.get("accountId", "")),
+        )
     return out
