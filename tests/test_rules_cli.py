@@ -142,6 +142,31 @@ def test_scan_evaluates_and_a_finding_opens_and_resolves(seeded: Seeded, tmp_pat
     resolved = json.loads(vigil("findings", "--db", db, "--status", "resolved", "-o", "json").stdout)
     assert [f["resource_id"] for f in resolved if f["rule_id"] == "restricted-ssh"] == [web]
 
+    # what if the web group opened SSH again? restricted-ssh would flip, and --fail-on says so
+    opened_again = vigil(
+        "whatif",
+        web,
+        "--db",
+        db,
+        "--set",
+        'configuration.ipPermissions[]={"ipProtocol": "tcp", "fromPort": 22, "toPort": 22, "ipRanges": ["0.0.0.0/0"]}',
+        "--fail-on",
+        "high",
+        "-o",
+        "json",
+    )
+    assert opened_again.exit_code == 4, opened_again.output
+    flipped = json.loads(opened_again.stdout)
+    assert {
+        "rule": "restricted-ssh",
+        "severity": "high",
+        "before": "COMPLIANT",
+        "after": "NON_COMPLIANT",
+    }.items() <= next(f for f in flipped["flips"] if f["rule"] == "restricted-ssh").items()
+    assert any(link["resourceId"] == first.instances["web"] for link in flipped["linked"])
+    nothing = vigil("whatif", web, "--db", db, "--set", "tags.reviewed=yes")
+    assert nothing.exit_code == 0 and "no evaluation would change" in " ".join(nothing.stdout.split())
+
     # evaluate alone (no AWS) finds the same open findings
     again = vigil("evaluate", "--db", db, "-o", "json")
     assert again.exit_code == 0 and json.loads(again.stdout)["opened"] == 0

@@ -124,3 +124,39 @@ def test_lookups_stay_inside_the_account(tmp_path: Path) -> None:
         for e in evaluate_all([rule], Inventory([trail, with_trail, without]), now=EXAMPLE_NOW)
     }
     assert verdicts == {"111111111111": COMPLIANT, "222222222222": NON_COMPLIANT}
+
+
+def test_what_if_assignments() -> None:
+    from vigil.errors import UsageError
+    from vigil.model import Evaluation
+    from vigil.rules import whatif
+
+    ci = volume(configuration={"encrypted": True, "attachments": [{"instanceId": "i-1"}]})
+    changed = whatif.apply(
+        ci,
+        [
+            "configuration.encrypted=false",
+            "configuration.attachments[0].instanceId=i-2",
+            'configuration.attachments[]={"instanceId": "i-3"}',
+            "tags.owner=data-team",
+        ],
+    )
+    assert changed["configuration"] == {
+        "encrypted": False,
+        "attachments": [{"instanceId": "i-2"}, {"instanceId": "i-3"}],
+    }
+    assert changed["tags"] == {"owner": "data-team"} and ci["configuration"]["encrypted"] is True  # a copy
+    for bad in ("configuration.encrypted", "configuration.attachments[5].x=1", "=1"):
+        try:
+            whatif.apply(ci, [bad])
+        except UsageError:
+            continue
+        raise AssertionError(f"{bad!r} was accepted")
+    before = Evaluation("encrypted-volumes", "AWS::EC2::Volume", "example", "1", "us-east-1", COMPLIANT, "")
+    after = Evaluation(
+        "encrypted-volumes", "AWS::EC2::Volume", "example", "1", "us-east-1", NON_COMPLIANT, "why"
+    )
+    assert whatif.flips({"encrypted-volumes": before}, [after]) == [
+        whatif.Flip("encrypted-volumes", COMPLIANT, NON_COMPLIANT, "why")
+    ]
+    assert whatif.flips({"encrypted-volumes": before}, [before]) == []

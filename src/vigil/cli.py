@@ -981,6 +981,7 @@ app.add_typer(cli_compliance.rules_app, name="rules")
 app.add_typer(cli_compliance.findings_app, name="findings")
 app.command("evaluate", epilog=EPILOG)(cli_compliance.evaluate_command)
 app.command("report", epilog=EPILOG)(cli_compliance.report_command)
+app.command("whatif", epilog=EPILOG)(cli_compliance.whatif_command)
 
 
 def main() -> None:

@@ -505,3 +505,115 @@ def report_command(
         return EXIT_OK
 
     _run(body)
+
+
+def whatif_command(
+    ref: Annotated[str | None, typer.Argument(help="Resource id, ARN or name (not with --ci).")] = None,
+    assignments: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set", help="PATH=VALUE into the stored CI, e.g. configuration.encrypted=false (repeat)."
+        ),
+    ] = None,
+    ci_file: Annotated[
+        Path | None, typer.Option("--ci", help="A whole proposed CI (any AWS Config form), as JSON.")
+    ] = None,
+    region: Annotated[
+        str | None, typer.Option("--region", help="The resource's region, if its id is not unique.")
+    ] = None,
+    type_: Annotated[
+        str | None, typer.Option("--type", help="The resource's type, if its id is not unique.")
+    ] = None,
+    fail_on: FailOnOpt = None,
+    output: OutputOpt = Format.table,
+    db: DbOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Evaluate the rules against a proposed configuration without storing it: which evaluations
+    would flip, and which resources are linked to it.
+
+    Example: `vigil whatif sg-0123 --set 'configuration.ipPermissions[]={"ipProtocol":"tcp","fromPort":22,
+    "toPort":22,"ipRanges":["0.0.0.0/0"]}' --fail-on high` (exit 4: the change would open a high finding).
+    """
+    import orjson
+
+    from vigil.model import ConfigurationItem
+
+    def body() -> int:
+        check_severity(fail_on)
+        if (ref is None) == (ci_file is None):
+            raise UsageError("give a resource (with --set) or --ci FILE", hint="see `vigil whatif --help`")
+        proposed = None
+        if ci_file is not None:
+            try:
+                raw = orjson.loads(ci_file.read_bytes())
+                proposed = ConfigurationItem.from_dict(raw.get("configurationItem", raw)).to_dict()
+            except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+                raise UsageError(
+                    f"{ci_file}: not a configuration item ({exc})",
+                    hint="save one with `vigil show ID -o json`",
+                ) from exc
+        with engine.context(config, db=db) as ctx:
+            result = engine.what_if(
+                ctx,
+                ref or "",
+                assignments=_split_assignments(assignments),
+                proposed_ci=proposed,
+                region=region,
+                resource_type=type_,
+            )
+            rules = {r.id: r for r in engine.load_rules(ctx).rules}
+        rows = [
+            [
+                f.rule_id,
+                rules[f.rule_id].severity if f.rule_id in rules else "",
+                f.before,
+                f.after,
+                f.annotation,
+            ]
+            for f in result.flips
+        ]
+        columns = ["rule", "severity", "before", "after", "annotation"]
+        if output is not Format.table:
+            render(
+                output,
+                columns=columns,
+                rows=rows,
+                records={
+                    "resource": result.key._asdict(),
+                    "flips": [dict(zip(columns, row, strict=True)) for row in rows],
+                    "linked": [
+                        {"relationship": name, **key._asdict(), "resourceName": label}
+                        for name, key, label in result.neighbours
+                    ],
+                },
+            )
+        else:
+            title = f"If {result.key.resourceType} {result.key.resourceId} looked like this"
+            if rows:
+                stdout.print(table(f"{title}: {len(rows)} evaluations would change", columns, rows))
+            else:
+                stdout.print(f"{title}: no evaluation would change ({len(result.proposed)} rules evaluated).")
+            if result.neighbours:
+                stdout.print(
+                    table(
+                        "Linked resources (what the change touches)",
+                        ["relationship", "type", "id", "name"],
+                        [[n, k.resourceType, k.resourceId, label or ""] for n, k, label in result.neighbours],
+                    )
+                )
+        worse = [
+            f
+            for f in result.flips
+            if f.after == "NON_COMPLIANT"
+            and fail_on
+            and f.rule_id in rules
+            and at_or_above(rules[f.rule_id].severity, fail_on)
+        ]
+        return EXIT_FINDINGS if worse else EXIT_OK
+
+    _run(body)
+
+
+def _split_assignments(values: list[str] | None) -> list[str]:
+    return list(values or [])

@@ -394,3 +394,62 @@ def framework_report(ctx: Context, framework: str, *, now: datetime | None = Non
     return report.build(
         spec, results, ruleset.rules, open_findings, generated_at=now or datetime.now(UTC), accounts=accounts
     )
+
+
+@dataclass
+class WhatIf:
+    key: ResourceKey
+    proposed: list[Evaluation]
+    current: list[Evaluation]
+    flips: list[Any]
+    neighbours: list[tuple[str, ResourceKey, str | None]]
+
+
+def what_if(
+    ctx: Context,
+    ref: str,
+    *,
+    assignments: Sequence[str] = (),
+    proposed_ci: Mapping[str, Any] | None = None,
+    region: str | None = None,
+    resource_type: str | None = None,
+    now: datetime | None = None,
+) -> WhatIf:
+    """Evaluate the rules against a proposed CI without storing it: what would flip, and what is
+    linked to the resource (the blast radius of the change)."""
+    from vigil.rules import whatif
+    from vigil.rules.evaluate import evaluate_all
+    from vigil.store import inventory
+
+    now = now or datetime.now(UTC)
+    ruleset = load_rules(ctx)
+    with ctx.store.connect() as conn:
+        if proposed_ci is not None:
+            key = ResourceKey(
+                str(proposed_ci.get("accountId") or proposed_ci.get("awsAccountId") or ""),
+                str(proposed_ci.get("awsRegion", "")),
+                str(proposed_ci["resourceType"]),
+                str(proposed_ci["resourceId"]),
+            )
+            found = inventory.find(conn, key.resourceId, region=key.awsRegion, resource_type=key.resourceType)
+            stored = inventory.latest(conn, found[0].pk).to_dict() if found else None
+            doc = dict(proposed_ci)
+        else:
+            ref_row = inventory.find_one(conn, ref, region=region, resource_type=resource_type)
+            key = ref_row.key
+            stored = inventory.latest(conn, ref_row.pk).to_dict()
+            doc = whatif.apply(stored, assignments)
+        reader = StoreReader(conn)
+        before = evaluate_all(ruleset.rules, reader, now=now, only=[stored]) if stored else []
+        after = evaluate_all(ruleset.rules, reader, now=now, only=[doc])
+        neighbours: list[tuple[str, ResourceKey, str | None]] = []
+        if stored is not None:
+            rows = inventory.find(conn, key.resourceId, region=key.awsRegion, resource_type=key.resourceType)
+            if rows:
+                graph = inventory.graph(conn, rows[0], 1)
+                neighbours = [
+                    (e.name, e.target if e.source == graph.root else e.source, None) for e in graph.edges
+                ]
+                neighbours = [(name, k, graph.names.get(k)) for name, k, _ in neighbours]
+    current = {e.rule_id: e for e in before}
+    return WhatIf(key, after, before, whatif.flips(current, after), neighbours)

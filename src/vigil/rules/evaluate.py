@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
-from typing import Any
+from typing import Any, Protocol
 
 from vigil.rules.conditions import Env
 from vigil.rules.spec import (
@@ -204,6 +204,17 @@ class Inventory:
         return out
 
 
+class Reader(Protocol):
+    """Where rules find other resources: ``Inventory`` (all in memory) or the store on demand."""
+
+    @property
+    def cis(self) -> Sequence[Mapping[str, Any]]: ...
+
+    def lookup(self, resource_type: str, region: str | None, account: str = "") -> list[Any]: ...
+
+    def related(self, ci: Mapping[str, Any], name: str) -> list[Any]: ...
+
+
 def rules_by_type(rules: Iterable[Rule]) -> dict[str, list[Rule]]:
     index: dict[str, list[Rule]] = defaultdict(list)
     for rule in rules:
@@ -214,7 +225,7 @@ def rules_by_type(rules: Iterable[Rule]) -> dict[str, list[Rule]]:
 
 def evaluate_all(
     rules: Sequence[Rule],
-    inventory: Inventory,
+    inventory: Reader,
     *,
     now: datetime,
     params: Mapping[str, Mapping[str, Any]] | None = None,
