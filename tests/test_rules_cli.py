@@ -104,9 +104,19 @@ def test_scan_evaluates_and_a_finding_opens_and_resolves(seeded: Seeded, tmp_pat
     first = seeded.estate.first
     db = str(tmp_path / "v.db")
     aws = ["--endpoint-url", acct.endpoint, "--role-arn", acct.role_arn, "--regions", ",".join(REGIONS)]
-    result = vigil("scan", *aws, "--db", db, "-q")
+    bucket = f"vigil-archive-{seeded.estate.account_id}"
+    acct.client("s3", "us-east-1").create_bucket(Bucket=bucket)
+    result = vigil("scan", *aws, "--db", db, "-q", "--archive", str(tmp_path / "archive"))
     assert result.exit_code == 0, result.output
-    assert "Evaluated" in result.output and "findings:" in result.output
+    assert (
+        "Evaluated" in result.output
+        and "findings:" in result.output
+        and "archived as 000001-" in result.output
+    )
+    assert vigil("scan", *aws, "--db", db, "-q", "--archive", f"s3://{bucket}/runs").exit_code == 0
+    keys = [o["Key"] for o in acct.client("s3", "us-east-1").list_objects_v2(Bucket=bucket)["Contents"]]
+    assert any(k.endswith("/manifest.json") for k in keys) and any("/ConfigSnapshot/" in k for k in keys)
+    assert sum(k.endswith("report-cis-aws-7.0.json") for k in keys) == 1
 
     found = json.loads(vigil("findings", "--db", db, "--rule", "restricted-ssh", "-o", "json").stdout)
     required = {
@@ -166,6 +176,9 @@ def test_scan_evaluates_and_a_finding_opens_and_resolves(seeded: Seeded, tmp_pat
     assert any(link["resourceId"] == first.instances["web"] for link in flipped["linked"])
     nothing = vigil("whatif", web, "--db", db, "--set", "tags.reviewed=yes")
     assert nothing.exit_code == 0 and "no evaluation would change" in " ".join(nothing.stdout.split())
+
+    verified = vigil("archive", "verify", str(tmp_path / "archive"))
+    assert verified.exit_code == 0 and "1 entries" in verified.stdout
 
     # evaluate alone (no AWS) finds the same open findings
     again = vigil("evaluate", "--db", db, "-o", "json")

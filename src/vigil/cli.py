@@ -267,6 +267,13 @@ def scan(
             help="Exit 4 when open findings at or above this severity remain (low, medium, high, critical).",
         ),
     ] = None,
+    archive: Annotated[
+        str | None,
+        typer.Option(
+            "--archive",
+            help="Append this run's snapshot and compliance reports to an archive (a directory or s3://bucket/prefix).",
+        ),
+    ] = None,
     stats: Annotated[bool, typer.Option("--stats", help="Show API calls per service.")] = False,
     output: OutputOpt = Format.table,
     out: OutPathOpt = None,
@@ -309,6 +316,10 @@ def scan(
                 ctx.session.stats.table(),
                 evaluation.as_dict() if evaluation else None,
             )
+            if archive:
+                written = engine.archive_run(ctx, archive, scan_id=report.scan_id)
+                if output is Format.table:
+                    stdout.print(f"archived as {written.entry} ({written.files} files) in {archive}")
             if evaluation is None:
                 return code
             if output is Format.table:
@@ -982,6 +993,7 @@ app.add_typer(cli_compliance.findings_app, name="findings")
 app.command("evaluate", epilog=EPILOG)(cli_compliance.evaluate_command)
 app.command("report", epilog=EPILOG)(cli_compliance.report_command)
 app.command("whatif", epilog=EPILOG)(cli_compliance.whatif_command)
+app.add_typer(cli_compliance.archive_app, name="archive")
 
 
 def main() -> None:

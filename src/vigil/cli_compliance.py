@@ -26,6 +26,10 @@ findings_app = typer.Typer(
     invoke_without_command=True,
 )
 
+archive_app = typer.Typer(
+    help="The archive of runs (`vigil scan --archive`): check it was not tampered with.", no_args_is_help=True
+)
+
 SEVERITIES = ("informational", "low", "medium", "high", "critical")
 FailOnOpt = Annotated[
     str | None,
@@ -617,3 +621,44 @@ def whatif_command(
 
 def _split_assignments(values: list[str] | None) -> list[str]:
     return list(values or [])
+
+
+@archive_app.command("verify", epilog=EPILOG)
+def archive_verify(
+    target: Annotated[str, typer.Argument(help="The archive: a directory or s3://bucket/prefix.")],
+    output: OutputOpt = Format.table,
+    config: ConfigOpt = None,
+) -> None:
+    """Check every entry of an archive: files against their manifest's hashes, and each manifest
+    against the chain (a missing, edited or reordered entry is found). Exits 4 when anything is
+    wrong, as a finding would.
+    """
+
+    def body() -> int:
+        with engine.context(config) as ctx:
+            result = engine.verify_archive(ctx, target)
+        if result.entries == 0 and result.ok:
+            raise UsageError(f"{target}: no archive entries", hint="write some with `vigil scan --archive …`")
+        if output is not Format.table:
+            data = {
+                "ok": result.ok,
+                "entries": result.entries,
+                "files": result.files,
+                "problems": result.problems,
+            }
+            render(output, columns=["problem"], rows=[[p] for p in result.problems], records=data)
+        elif result.ok:
+            stdout.print(
+                f"[green]ok[/green]: {result.entries} entries, {result.files} files, the chain is whole"
+            )
+        else:
+            stdout.print(
+                table(
+                    f"{len(result.problems)} problems in {target}",
+                    ["problem"],
+                    [[p] for p in result.problems],
+                )
+            )
+        return EXIT_OK if result.ok else EXIT_FINDINGS  # tampering is something to act on, like a finding
+
+    _run(body)

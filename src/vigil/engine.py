@@ -453,3 +453,28 @@ def what_if(
                 neighbours = [(name, k, graph.names.get(k)) for name, k, _ in neighbours]
     current = {e.rule_id: e for e in before}
     return WhatIf(key, after, before, whatif.flips(current, after), neighbours)
+
+
+def archive_run(ctx: Context, target: str, *, scan_id: int | None, now: datetime | None = None) -> Any:
+    """Append this run's configuration snapshot (AWS Config's format) and compliance reports to the
+    archive at ``target`` (a directory or s3://bucket/prefix)."""
+    from vigil import archive, report
+    from vigil.interop import awsconfig
+    from vigil.rules.frameworks import FRAMEWORKS
+    from vigil.store import inventory
+
+    now = now or datetime.now(UTC)
+    with ctx.store.connect() as conn:
+        current = inventory.current(conn)
+    snapshot = awsconfig.snapshot_files(current, home_region=ctx.settings.aws.home_region)
+    reports = {name: report.to_json(framework_report(ctx, name, now=now)) for name in FRAMEWORKS}
+    s3 = ctx.session.client("s3", ctx.settings.aws.home_region) if target.startswith("s3://") else None
+    storage = archive.open_storage(target, s3)
+    return archive.append(storage, archive.entry_files(snapshot, reports), created=now, scan_id=scan_id)
+
+
+def verify_archive(ctx: Context, target: str) -> Any:
+    from vigil import archive
+
+    s3 = ctx.session.client("s3", ctx.settings.aws.home_region) if target.startswith("s3://") else None
+    return archive.verify(archive.open_storage(target, s3))
