@@ -216,6 +216,10 @@ def test_scan_evaluates_and_a_finding_opens_and_resolves(seeded: Seeded, tmp_pat
     )
     assert len(csv_rows) == 64 and csv_rows[0][:2] == ["id", "section"]
     assert vigil("report", "--db", db, "--framework", "nist").exit_code == 2
+    asff = json.loads(vigil("report", "--db", db, "--framework", "fsbp", "-o", "asff").stdout)
+    assert asff and all(r["Compliance"]["Status"] == "FAILED" for r in asff)
+    ocsf = json.loads(vigil("report", "--db", db, "-o", "ocsf").stdout)
+    assert ocsf and {r["class_uid"] for r in ocsf} == {2003}
 
 
 def test_a_failed_collection_gives_insufficient_data_not_compliant(

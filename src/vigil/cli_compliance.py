@@ -449,7 +449,10 @@ def report_command(
     output: Annotated[
         str,
         typer.Option(
-            "--output", "-o", help="table (a summary), json, csv or html (one self-contained page)."
+            "--output",
+            "-o",
+            help="table (a summary), json, csv, html (one self-contained page), or the failing findings "
+            "as ocsf (OCSF Compliance Findings) or asff (Security Hub's BatchImportFindings).",
         ),
     ] = "table",
     out: OutPathOpt = None,
@@ -460,12 +463,26 @@ def report_command(
     NOT_APPLICABLE, INSUFFICIENT_DATA), the failing resources with why and how to fix, a score per
     section. Uses the latest evaluations (`vigil scan` or `vigil evaluate` first).
     """
+    import orjson
+
     from vigil import report
     from vigil.output import emit
 
     def body() -> int:
-        if output not in ("table", *report.RENDERERS):
-            raise UsageError(f"--output {output!r} is not a report format", hint="table, json, csv or html")
+        if output not in ("table", "ocsf", "asff", *report.RENDERERS):
+            raise UsageError(
+                f"--output {output!r} is not a report format", hint="table, json, csv, html, ocsf or asff"
+            )
+        if output in ("ocsf", "asff"):
+            with engine.context(config, db=db) as ctx:
+                records = engine.framework_findings(ctx, framework, output)
+            payload = orjson.dumps(records, option=orjson.OPT_INDENT_2) + b"\n"
+            if out is None:
+                emit(payload.decode(), None)
+            else:
+                out.write_bytes(payload)
+                stdout.print(f"wrote {len(records)} findings ({output}) to {out}")
+            return EXIT_OK
         with engine.context(config, db=db) as ctx:
             data = engine.framework_report(ctx, framework)
         if output != "table":

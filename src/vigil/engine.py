@@ -478,3 +478,19 @@ def verify_archive(ctx: Context, target: str) -> Any:
 
     s3 = ctx.session.client("s3", ctx.settings.aws.home_region) if target.startswith("s3://") else None
     return archive.verify(archive.open_storage(target, s3))
+
+
+def framework_findings(
+    ctx: Context, framework: str, fmt: str, *, now: datetime | None = None
+) -> list[dict[str, Any]]:
+    """Open findings of the rules a framework maps, as OCSF or ASFF records."""
+    from vigil.report import exchange
+    from vigil.rules.frameworks import load_framework
+    from vigil.store import findings
+
+    spec = load_framework(framework)
+    rules = {r.id: r for r in load_rules(ctx).rules if any(c.startswith(f"{framework}:") for c in r.controls)}
+    with ctx.store.connect() as conn:
+        found = [f for f in findings.query(conn) if f.rule_id in rules]
+    convert = exchange.ocsf if fmt == "ocsf" else exchange.asff
+    return convert(found, rules, spec, now=now or datetime.now(UTC))
