@@ -204,6 +204,9 @@ def test_scan_evaluates_and_a_finding_opens_and_resolves(seeded: Seeded, tmp_pat
         "INSUFFICIENT_DATA",
     }
     assert sum(report["summary"].values()) == 70 and report["score"] is not None
+    root_usage = next(r for r in report["requirements"] if r["id"] == "5.3")
+    assert root_usage["status"] == "MANUAL" and "metric filters" in root_usage["evidence"]["note"]
+    assert any("RootAccountUsage" in e["summary"] for e in root_usage["evidence"]["resources"])
     failing_ids = {f["resource_id"] for r in report["requirements"] for f in r["failing"]}
     assert first.groups["ssh_open"] in failing_ids
     html_path = tmp_path / "cis.html"

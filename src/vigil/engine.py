@@ -391,8 +391,26 @@ def framework_report(ctx: Context, framework: str, *, now: datetime | None = Non
         open_findings = findings.query(conn)
     results = control_results(spec, ruleset.rules, rows)
     accounts = sorted({r["account_id"] for r in rows})
+    manual = [r.requirement.id for r in results if r.status == "MANUAL"]
+    gathered: dict[str, Any] = {}
+    if manual:
+        from vigil.rules.frameworks import evidence
+        from vigil.store import inventory
+
+        with ctx.store.connect() as conn:
+            current = [ci.to_dict() for ci in inventory.current(conn)]
+        for requirement in manual:
+            found = evidence.gather(framework, requirement, current)
+            if found is not None:
+                gathered[requirement] = found
     return report.build(
-        spec, results, ruleset.rules, open_findings, generated_at=now or datetime.now(UTC), accounts=accounts
+        spec,
+        results,
+        ruleset.rules,
+        open_findings,
+        generated_at=now or datetime.now(UTC),
+        accounts=accounts,
+        evidence=gathered,
     )
 
 

@@ -32,6 +32,7 @@ def build(
     *,
     generated_at: datetime,
     accounts: Sequence[str] = (),
+    evidence: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> dict[str, Any]:
     by_id = {r.id: r for r in rules}
     sections: dict[str, Counter[str]] = {}
@@ -55,7 +56,7 @@ def build(
             }
             for name, counts in sections.items()
         ],
-        "requirements": [_requirement(r, by_id) for r in results],
+        "requirements": [_requirement(r, by_id, (evidence or {}).get(r.requirement.id)) for r in results],
     }
 
 
@@ -64,9 +65,12 @@ def _section_score(counts: Mapping[str, int]) -> float | None:
     return round(100 * counts.get("PASS", 0) / decided, 1) if decided else None
 
 
-def _requirement(result: ControlResult, rules: Mapping[str, Rule]) -> dict[str, Any]:
+def _requirement(
+    result: ControlResult, rules: Mapping[str, Rule], evidence: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
     req = result.requirement
     return {
+        "evidence": evidence,
         "id": req.id,
         "title": req.title,
         "section": req.section,
