@@ -270,3 +270,28 @@ def test_json_schema_structure() -> None:
     max_attempts = aws["properties"]["max_attempts"]
     assert (max_attempts["type"], max_attempts["minimum"], max_attempts["maximum"]) == ("integer", 1, 30)
     assert schema["$defs"]["RecorderSettings"]["additionalProperties"] is False
+
+
+def test_rules_settings_are_checked_against_the_rules(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from vigil.cli import app
+
+    path = tmp_path / "vigil.yaml"
+    path.write_text(
+        "rules:\n"
+        "  disabled: [no-such-rule]\n"
+        "  parameters:\n"
+        "    access-keys-rotated: {maxAge: 60}\n"
+        "  suppressions:\n"
+        "    - reason: bastion reviewed\n"
+        "      rules: [restricted-ssh]\n"
+        "      until: 2027-03-31\n"
+    )
+    result = CliRunner().invoke(app, ["config", "validate", str(path)])
+    assert result.exit_code == 2
+    out = " ".join(result.output.split())
+    assert "unknown rule 'no-such-rule'" in out and "has no parameter 'maxAge'" in out and "maxAccessKeyAge" in out
+    path.write_text("rules:\n  suppressions:\n    - reason: everything\n")
+    result = CliRunner().invoke(app, ["config", "validate", str(path)])
+    assert result.exit_code == 2 and "needs at least one of rules" in " ".join(result.output.split())

@@ -919,9 +919,14 @@ def config_validate(
 
     def body() -> int:
         ctx = engine.context(path, db=db)
+        ruleset = engine.load_rules(ctx)  # rule ids, parameters and packs named in the file exist
         where = str(ctx.loaded.path) if ctx.loaded.path else "no config file (defaults)"
         envs = ", ".join(sorted(ctx.loaded.env_sources.values()))
-        stdout.print(f"[green]valid[/green]: {where}" + (f" + {envs}" if envs else ""))
+        stdout.print(
+            f"[green]valid[/green]: {where}"
+            + (f" + {envs}" if envs else "")
+            + f" ({len(ruleset.rules)} rules from {len(ruleset.packs)} packs)"
+        )
         return EXIT_OK
 
     _run(body)

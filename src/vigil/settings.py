@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -184,6 +185,14 @@ class Suppression(_Section):
     until: str | None = Field(
         None, description="Expiry (ISO date or time); after it the findings open again."
     )
+
+    @field_validator("until", mode="before")
+    @classmethod
+    def _date_as_text(cls, value: Any) -> Any:
+        # YAML reads 2027-03-31 as a date: accept it as the ISO text it was written as
+        if isinstance(value, date | datetime):
+            return value.isoformat()
+        return value
 
     @model_validator(mode="after")
     def _selects_something(self) -> Suppression:
