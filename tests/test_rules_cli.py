@@ -177,6 +177,24 @@ def test_scan_evaluates_and_a_finding_opens_and_resolves(seeded: Seeded, tmp_pat
     nothing = vigil("whatif", web, "--db", db, "--set", "tags.reviewed=yes")
     assert nothing.exit_code == 0 and "no evaluation would change" in " ".join(nothing.stdout.split())
 
+    held = vigil(
+        "findings",
+        "suppress",
+        "--db",
+        db,
+        "--rule",
+        "restricted-common-ports",
+        "--tag",
+        "env=prod",
+        "--reason",
+        "reviewed",
+    )
+    assert held.exit_code == 0 and "suppressed" in held.stdout and "suppressed 0" not in held.stdout
+    quiet = json.loads(vigil("findings", "--db", db, "--status", "suppressed", "-o", "json").stdout)
+    assert quiet and {f["rule_id"] for f in quiet} == {"restricted-common-ports"}
+    assert {f["suppressed_reason"] for f in quiet} == {"reviewed"}
+    assert vigil("findings", "unsuppress", "--db", db, "--rule", "restricted-common-ports").exit_code == 0
+
     verified = vigil("archive", "verify", str(tmp_path / "archive"))
     assert verified.exit_code == 0 and "1 entries" in verified.stdout
 

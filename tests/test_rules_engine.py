@@ -160,3 +160,39 @@ def test_what_if_assignments() -> None:
         whatif.Flip("encrypted-volumes", COMPLIANT, NON_COMPLIANT, "why")
     ]
     assert whatif.flips({"encrypted-volumes": before}, [before]) == []
+
+
+def test_a_user_pack_overrides_a_built_in_rule_by_id(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from vigil.cli import app
+
+    packs = tmp_path / "packs"
+    packs.mkdir()
+    (packs / "ours.yaml").write_text(
+        "pack: ours\n"
+        "rules:\n"
+        "  - id: restricted-ssh\n"
+        "    title: SSH only from the office\n"
+        "    rationale: our policy\n"
+        "    resource_types: [AWS::EC2::SecurityGroup]\n"
+        "    severity: critical\n"
+        "    condition: {key: configuration.ipPermissions, op: empty}\n"
+        "    remediation: talk to the network team\n"
+        "    examples:\n"
+        "      - {expect: COMPLIANT, ci: {configuration: {ipPermissions: []}}}\n"
+        "      - {expect: NON_COMPLIANT, ci: {configuration: {ipPermissions: [{ipProtocol: tcp}]}}}\n"
+    )
+    ruleset = load.load([packs])
+    ours = ruleset.get("restricted-ssh")
+    assert ours is not None and (ours.pack, ours.severity) == ("ours", "critical")
+    assert ruleset.overridden == ("restricted-ssh",) and len(ruleset.rules) == len(load.load().rules)
+    (tmp_path / "vigil.yaml").write_text(f"rules:\n  packs: [{packs}]\n")
+    shown = CliRunner().invoke(
+        app, ["rules", "show", "restricted-ssh", "--config", str(tmp_path / "vigil.yaml"), "-o", "json"]
+    )
+    assert shown.exit_code == 0 and '"pack": "ours"' in shown.stdout
+    validated = CliRunner().invoke(app, ["rules", "validate", "--config", str(tmp_path / "vigil.yaml")])
+    assert validated.exit_code == 0 and "replaced built-in rules: restricted-ssh" in " ".join(
+        validated.output.split()
+    )

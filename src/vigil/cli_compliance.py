@@ -342,13 +342,16 @@ def findings_suppress(
     resource: SelectorResource = None,
     account: SelectorAccount = None,
     region: SelectorRegion = None,
+    tag: Annotated[
+        list[str] | None, typer.Option("--tag", help="Findings of resources with this tag (k=v or k).")
+    ] = None,
     until: Annotated[
         str | None, typer.Option("--until", help="Expiry, an ISO date: the findings reopen after.")
     ] = None,
     db: DbOpt = None,
     config: ConfigOpt = None,
 ) -> None:
-    """Suppress findings by rule, resource, account or region (at least one), with a reason.
+    """Suppress findings by rule, resource, tag, account or region (at least one), with a reason.
 
     For suppressions that should survive a fresh store, write them in vigil.yaml (`rules.suppressions`).
     """
@@ -356,9 +359,9 @@ def findings_suppress(
     from vigil.store import findings
 
     def body() -> int:
-        if not (rule or resource or account or region):
+        if not (rule or resource or account or region or tag):
             raise UsageError(
-                "say which findings to suppress", hint="give --rule, --resource, --account or --region"
+                "say which findings to suppress", hint="give --rule, --resource, --tag, --account or --region"
             )
         try:
             expiry = parse_time(until) if until else None
@@ -367,13 +370,22 @@ def findings_suppress(
                 f"--until {until!r} is not an ISO date or time", hint="e.g. --until 2027-03-31"
             ) from None
         with engine.context(config, db=db) as ctx, ctx.store.begin() as conn:
+            resources = _split(resource)
+            if tag:
+                from vigil.store import inventory
+
+                tagged = [c.resourceId for c in inventory.current(conn, inventory.Filters(tags=_tags(tag)))]
+                if not tagged:
+                    stdout.print("no recorded resource carries that tag: nothing suppressed")
+                    return EXIT_OK
+                resources += tagged
             count = findings.suppress(
                 conn,
                 reason=reason,
                 now=datetime.now(UTC),
                 until=expiry,
                 rule_ids=_split(rule),
-                resource_ids=_split(resource),
+                resource_ids=resources,
                 accounts=_split(account),
                 regions=_split(region),
             )
