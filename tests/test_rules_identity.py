@@ -31,6 +31,7 @@ PACK = "identity-account"
 ACCOUNT = "AWS::::Account"
 USER, GROUP, ROLE, POLICY = "AWS::IAM::User", "AWS::IAM::Group", "AWS::IAM::Role", "AWS::IAM::Policy"
 INSTANCE = "AWS::EC2::Instance"
+DETECTOR, KEY = "AWS::GuardDuty::Detector", "AWS::KMS::Key"
 NOW = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
 
 RULES = [r for r in load.load().rules if r.pack == PACK]
@@ -237,12 +238,15 @@ def _intent(shared_seeded: Seeded) -> set[Key]:
             ("iam-password-policy", ACCOUNT, region),  # 8 characters, no symbols, 3 kept, 180 days
             ("iam-password-policy-minimum-length", ACCOUNT, region),
             ("iam-password-policy-prevents-reuse", ACCOUNT, region),
+            ("iam-password-policy-pci-dss", ACCOUNT, region),  # 3 kept (PCI: 4), 180 days (PCI: 90)
             ("iam-policy-in-use", ACCOUNT, region),  # no support role anywhere
             ("s3-account-level-public-access-blocks-periodic", ACCOUNT, region),  # absent
         }
     expected |= {  # Security Hub and GuardDuty are on in the first region only
         ("securityhub-enabled", ACCOUNT, second),
         ("guardduty-enabled-centralized", ACCOUNT, second),
+        # the detector was created with S3 logs only: no RDS Protection (security.py)
+        ("guardduty-rds-protection-enabled", DETECTOR, shared_seeded.estate.first.detector),
     }
     expected |= {
         # bob: console password and an access key, no MFA, admin-everything attached directly
@@ -318,6 +322,10 @@ def test_what_was_seeded_right_is_compliant(evaluations: list[Evaluation], share
     assert ("iam-group-has-users-check", GROUP, "developers") in compliant
     assert ("iam-group-has-users-check", GROUP, "admins") in compliant
     assert ("iam-no-inline-policy-check", ROLE, "app-instance-role") in compliant
+    first_estate = shared_seeded.estate.first
+    assert ("guardduty-s3-protection-enabled", DETECTOR, first_estate.detector) in compliant  # S3Logs on
+    for key_id in first_estate.keys.values():  # created with the default key policy (the account root)
+        assert ("kms-key-policy-no-public-access", KEY, key_id) in compliant
     app = shared_seeded.estate.first.instances["app"]
     assert ("ec2-instance-profile-attached", INSTANCE, app) in compliant
     for rule_id in (

@@ -128,6 +128,8 @@ def test_first_region_non_compliant_pairs_are_the_seeded_mistakes(evaluated: Eva
         *{("s3-bucket-logging-enabled", name) for name in buckets},
         *{("s3-bucket-mfa-delete-enabled", name) for name in buckets},
         *{("s3-bucket-ssl-requests-only", name) for name in buckets},
+        # the alerts topic was given no delivery status logging role
+        ("sns-topic-message-delivery-notification-enabled", first.topics["alerts"]),
         # no log group has a KMS key
         *{("cloudwatch-log-group-encrypted", g) for g in (lg["trail"], lg["app"], flow_group)},
         # 90 days' retention is less than the managed rule's default MinRetentionTime of 365
@@ -171,6 +173,8 @@ def test_first_region_resources_made_right_are_compliant(evaluated: Evaluated) -
         ("cloudwatch-log-group-retention-set", first.log_groups["trail"]),
         ("cw-loggroup-retention-period-check", first.log_groups["app"]),  # never expire: compliant
         ("sns-encrypted-kms", first.topics["alerts"]),
+        ("sns-topic-no-public-access", first.topics["alerts"]),  # SNS's default policy: SourceOwner
+        *(("s3-bucket-blacklisted-actions-prohibited", name) for name in b.values()),  # no policies
         ("sqs-queue-encrypted", first.queues["inbox"]),
         ("secretsmanager-rotation-enabled-check", first.secrets["rotated"]),
         ("secretsmanager-scheduled-rotation-success-check", first.secrets["rotated"]),

@@ -103,6 +103,8 @@ def expected_failures(e: Evaluated) -> set[tuple[str, str]]:
     default_acls = _ids(e.of("AWS::EC2::NetworkAcl"), isDefault=True)
     default_vpcs = _ids(e.of("AWS::EC2::VPC"), isDefault=True)
     default_subnets = _ids(e.of("AWS::EC2::Subnet"), defaultForAz=True)
+    peer_acls = _ids(e.of("AWS::EC2::NetworkAcl"), vpcId=first.peer_vpc)
+    assert len(peer_acls) == 1
     assert len(default_groups) == 3 and len(default_acls) == 3  # default, prod and shared-services VPCs
     assert len(default_vpcs) == 1 and default_subnets
     assert len(_root_volumes(e)) == 3
@@ -149,11 +151,30 @@ def expected_failures(e: Evaluated) -> set[tuple[str, str]]:
         ("rds-snapshot-encrypted", db_snapshot),
         # only the estate's own VPC has a flow log
         ("vpc-flow-logs-enabled", first.peer_vpc),
+        # rdp-open also fails the RDP-only control
+        ("restricted-rdp", groups["rdp_open"]),
+        # the webhook runs outside any VPC
+        ("lambda-inside-vpc", first.functions["public_invoke"]),
     }
+    # both databases are created with the API's defaults for what the estate does not set: no
+    # enhanced monitoring, no log exports, no IAM authentication, no tag copying, the engine's port
+    for db in (orders, ledger):
+        pairs |= {
+            ("rds-enhanced-monitoring-enabled", db),
+            ("rds-logging-enabled", db),
+            ("rds-postgresql-logs-to-cloudwatch", db),
+            ("rds-instance-iam-authentication-enabled", db),
+            ("rds-instance-copy-tags-to-snapshots-enabled", db),
+            ("rds-no-default-ports", db),
+        }
+    # the emulator reports every instance as paravirtual (t3 types run only HVM on AWS)
+    pairs |= {("ec2-paravirtual-instance-check", i) for i in instances.values()}
     # AWS's defaults, which the estate leaves as AWS makes them
     pairs |= {("vpc-default-security-group-closed", g) for g in default_groups}  # egress to anywhere
     pairs |= {("nacl-no-unrestricted-ssh-rdp", a) for a in default_acls}  # allow all inbound
     pairs |= {("vpc-flow-logs-enabled", v) for v in default_vpcs}
+    # the shared-services VPC has no subnet, so its default ACL guards nothing
+    pairs |= {("vpc-network-acl-unused-check", a) for a in peer_acls}
     pairs |= {("subnet-auto-assign-public-ip-disabled", s) for s in default_subnets}
     pairs |= {("encrypted-volumes", v) for v in _root_volumes(e)}
     return pairs
@@ -193,6 +214,15 @@ def test_what_was_seeded_right_is_compliant(evaluated: Evaluated) -> None:
         ("db-instance-backup-enabled", first.db_instances["public"]),
         ("rds-automatic-minor-version-upgrade-enabled", first.db_instances["private"]),
         ("ec2-ebs-encryption-by-default", evaluated.seeded.estate.account_id),
+        ("restricted-rdp", groups["web"]),
+        ("restricted-rdp", groups["admin"]),
+        ("vpc-network-acl-unused-check", first.private_acl),  # the private subnet's
+        ("ec2-instance-multiple-eni-check", first.instances["bastion"]),  # an Elastic IP, one interface
+        ("elbv2-multiple-az", first.load_balancers["web"]),  # both subnets, two zones
+        ("rds-deployed-in-vpc", first.db_instances["public"]),
+        ("rds-deployed-in-vpc", first.db_instances["private"]),
+        ("rds-instance-default-admin-check", first.db_instances["public"]),  # "app"
+        ("rds-instance-default-admin-check", first.db_instances["private"]),
     ]
     wrong = [
         (rule, resource, v.compliance, v.annotation)
@@ -223,16 +253,26 @@ def test_annotations_name_the_offending_value(evaluated: Evaluated) -> None:
         ("lambda-function-public-access-prohibited", first.functions["public_invoke"]): "'public-invoke'",
         ("rds-snapshots-public-prohibited", first.db_snapshots["public"]): '"all"',
         ("ebs-snapshot-public-restorable-check", first.snapshots["logs_public"]): '"all"',
+        ("restricted-rdp", first.groups["rdp_open"]): "from 0.0.0.0/0 opens port 3389",
+        ("rds-no-default-ports", first.db_instances["public"]): "port 5432 is the postgres default",
+        ("rds-logging-enabled", first.db_instances["private"]): "postgresql, upgrade (exported: none)",
     }
     for (rule, resource), text in said.items():
         assert text in evaluated.verdict(rule, resource).annotation, rule
 
 
 def test_what_the_emulator_does_not_record_is_insufficient_not_compliant(evaluated: Evaluated) -> None:
-    """The emulator returns no routing.http.drop_invalid_header_fields.enabled attribute."""
-    verdict = evaluated.verdict("alb-http-drop-invalid-header-enabled", evaluated.first.load_balancers["web"])
-    assert verdict.compliance == INSUFFICIENT_DATA
-    assert "was not recorded" in verdict.annotation
+    """The emulator returns no routing.http.drop_invalid_header_fields.enabled and no
+    routing.http.desync_mitigation_mode attribute."""
+    for rule in ("alb-http-drop-invalid-header-enabled", "alb-desync-mode-check"):
+        verdict = evaluated.verdict(rule, evaluated.first.load_balancers["web"])
+        assert verdict.compliance == INSUFFICIENT_DATA, rule
+        assert "was not recorded" in verdict.annotation
+
+
+def test_a_function_outside_any_vpc_is_not_judged_on_its_zones(evaluated: Evaluated) -> None:
+    verdict = evaluated.verdict("lambda-vpc-multi-az-check", evaluated.first.functions["public_invoke"])
+    assert verdict.compliance == NOT_APPLICABLE
 
 
 def test_default_groups_are_not_judged_by_rules_for_other_groups(evaluated: Evaluated) -> None:
@@ -334,3 +374,25 @@ def test_nacl_entries_in_rule_number_order(entries: list[Any], ok: bool) -> None
     ]
     ci = {"resourceType": "AWS::EC2::NetworkAcl", "configuration": {"entries": rows}}
     assert network.CHECKS["nacl-no-unrestricted-admin-ports"](_env(ci)).ok is ok
+
+
+def test_an_rds_port_is_read_from_the_endpoint_first() -> None:
+    check = network.CHECKS["rds-no-default-ports"]
+    ci = {
+        "resourceType": "AWS::RDS::DBInstance",
+        "configuration": {"engine": "mysql", "endpoint": {"port": 3306}, "dbInstancePort": 0},
+    }
+    outcome = check(_env(ci))
+    assert not outcome.ok and not outcome.insufficient
+    neptune = {"resourceType": "AWS::RDS::DBInstance", "configuration": {"engine": "neptune"}}
+    assert not check(_env(neptune)).applicable
+
+
+def test_allowed_interfaces_are_not_counted() -> None:
+    check = network.CHECKS["ec2-instance-multiple-eni"]
+    ci = {
+        "resourceType": "AWS::EC2::Instance",
+        "configuration": {"networkInterfaces": [{"networkInterfaceId": f"eni-{n}"} for n in (1, 2, 3)]},
+    }
+    assert not check(_env(ci, {"NetworkInterfaceIds": ["eni-3"]})).ok
+    assert check(_env(ci, {"NetworkInterfaceIds": ["eni-2", "eni-3"]})).ok

@@ -421,6 +421,137 @@ def security_contact(env: Env, contacts: Any) -> Outcome:
     return Outcome(True)
 
 
+# -- GuardDuty protection plans ------------------------------------------------------------------
+
+
+def guardduty_feature(feature: str, data_source: str | None = None) -> Callable[[Env], Outcome]:
+    """A detector (enabled) with the protection plan ``feature`` (``features[].name``) ENABLED; a
+    detector that lists no features (older API answers, the emulator) is read from its
+    ``dataSources.<data_source>.status`` where the plan has one."""
+
+    def check(env: Env) -> Outcome:
+        config = _config(env)
+        detector = config.get("detectorId") or env.doc.get("resourceId")
+        status = config.get("status")
+        if status != "ENABLED":
+            return Outcome(
+                False, f"detector {detector} is {status or 'not enabled'} (status {json.dumps(status)})"
+            )
+        for entry in _list(config.get("features")):
+            if isinstance(entry, Mapping) and entry.get("name") == feature:
+                if entry.get("status") == "ENABLED":
+                    return Outcome(True)
+                return Outcome(
+                    False, f"features {feature} status is {json.dumps(entry.get('status'))}, expected ENABLED"
+                )
+        if data_source:
+            source = (config.get("dataSources") or {}).get(data_source)
+            if isinstance(source, Mapping):
+                if source.get("status") == "ENABLED":
+                    return Outcome(True)
+                return Outcome(
+                    False,
+                    f"dataSources.{data_source}.status is {json.dumps(source.get('status'))}, expected ENABLED",
+                )
+        return Outcome(
+            False, f"the detector does not list the {feature} feature: the protection plan is not enabled"
+        )
+
+    check.__doc__ = f"The detector has GuardDuty's {feature} protection plan enabled."
+    return check
+
+
+# -- resource policies open to everyone ----------------------------------------------------------
+
+# Condition keys that, compared with fixed values, limit a statement to known accounts, networks or
+# sources (what AWS Config's *_NO_PUBLIC_ACCESS rules accept as "not public").
+RESTRICTING_KEYS = frozenset(
+    {
+        "aws:sourceowner",
+        "aws:sourceaccount",
+        "aws:sourcearn",
+        "aws:principalaccount",
+        "aws:principalarn",
+        "aws:principalorgid",
+        "aws:principalorgpaths",
+        "aws:sourcevpc",
+        "aws:sourcevpce",
+        "aws:sourceip",
+        "aws:userid",
+        "aws:username",
+        "kms:calleraccount",
+    }
+)
+RESTRICTING_OPERATORS = (
+    "StringEquals",
+    "StringEqualsIgnoreCase",
+    "StringLike",
+    "ArnEquals",
+    "ArnLike",
+    "IpAddress",
+)
+
+
+def _fixed(value: Any) -> bool:
+    """A condition value that names something: no wildcard, no policy variable, not 0.0.0.0/0."""
+    text = str(value)
+    return bool(text) and not any(c in text for c in "*?") and "${" not in text and not text.endswith("/0")
+
+
+def _restricted(statement: Mapping[str, Any]) -> bool:
+    """The statement's Condition limits it to fixed accounts, sources or networks."""
+    for operator, block in (statement.get("Condition") or {}).items():
+        name = str(operator).removeprefix("ForAnyValue:")
+        if name not in RESTRICTING_OPERATORS or not isinstance(block, Mapping):
+            continue  # negated operators, …IfExists and ForAllValues restrict nothing for sure
+        for key, value in block.items():
+            values = _list(value)
+            if str(key).lower() in RESTRICTING_KEYS and values and all(_fixed(v) for v in values):
+                return True
+    return False
+
+
+def _everyone(principal: Any) -> bool:
+    if principal == "*":
+        return True
+    if isinstance(principal, Mapping):
+        return any(
+            isinstance(p, str) and (p == "*" or (p.startswith("arn:") and p.split(":")[4:5] == ["*"]))
+            for k in ("AWS", "CanonicalUser")
+            for p in _list(principal.get(k))
+        )
+    return False
+
+
+def public_statement(document: Any) -> str | None:
+    """The first Allow statement of a resource policy that grants to everyone (``*`` principal, or
+    NotPrincipal) without a condition limiting it to fixed accounts or sources, said in words."""
+    for i, statement in enumerate(statements(document)):
+        if statement.get("Effect") != "Allow":
+            continue
+        if "NotPrincipal" in statement:
+            who = f"everyone but {json.dumps(statement.get('NotPrincipal'))}"
+        elif _everyone(statement.get("Principal")):
+            who = f"Principal {json.dumps(statement.get('Principal'))}"
+        else:
+            continue
+        if _restricted(statement):
+            continue
+        actions = statement.get("Action", statement.get("NotAction"))
+        sid = statement.get("Sid")
+        named = f"statement {json.dumps(sid)}" if sid else f"Statement[{i}]"
+        return f"{named} allows {json.dumps(actions)} to {who} with no condition limiting who"
+    return None
+
+
+def kms_key_policy_no_public_access(env: Env) -> Outcome:
+    policy = (_supplementary(env).get("KeyPolicy") or {}).get("policyText")
+    if policy is None:
+        return Outcome(False, "the key policy was not recorded", insufficient=True)
+    found = public_statement(policy)
+    return Outcome(False, f"the key policy's {found}") if found else Outcome(True)
+
+
 CHECKS = {
     "iam-policy-no-admin-access": policy_no_admin_access,
     "iam-policy-no-full-service-access": policy_no_full_service_access,
@@ -435,4 +566,7 @@ CHECKS = {
     "guardduty-enabled": guardduty_enabled,
     "s3-account-public-access-blocks": s3_account_public_access_blocks,
     "security-contact-registered": security_contact,
+    "guardduty-s3-protection": guardduty_feature("S3_DATA_EVENTS", "s3Logs"),
+    "guardduty-rds-protection": guardduty_feature("RDS_LOGIN_EVENTS"),
+    "kms-key-policy-no-public-access": kms_key_policy_no_public_access,
 }

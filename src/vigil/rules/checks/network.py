@@ -352,6 +352,21 @@ def stopped_instance(env: Env) -> Outcome:
     return Outcome(True)
 
 
+def multiple_enis(env: Env) -> Outcome:
+    """EC2_INSTANCE_MULTIPLE_ENI_CHECK: at most one network interface (ENI or EFA), not counting
+    the interfaces named in NetworkInterfaceIds."""
+    allowed = {str(i) for i in env.params.get("NetworkInterfaceIds") or []}
+    interfaces = [
+        str(n.get("networkInterfaceId"))
+        for n in _config(env).get("networkInterfaces") or []
+        if isinstance(n, Mapping)
+    ]
+    counted = [i for i in interfaces if i not in allowed]
+    if len(counted) > 1:
+        return Outcome(False, f"{len(counted)} network interfaces attached: {', '.join(counted)}")
+    return Outcome(True)
+
+
 # ---------------------------------------------------------------------------------------------
 # Lambda
 
@@ -412,6 +427,34 @@ def lambda_public(env: Env) -> Outcome:
     return Outcome(True)
 
 
+def _subnet_zone(subnet: Mapping[str, Any]) -> str | None:
+    zone = (subnet.get("configuration") or {}).get("availabilityZone") or subnet.get("availabilityZone")
+    return None if zone in (None, "", "Not Applicable", "Multiple Availability Zones") else str(zone)
+
+
+def lambda_multi_az(env: Env) -> Outcome:
+    """LAMBDA_VPC_MULTI_AZ_CHECK: the function's VPC subnets span at least availabilityZones zones
+    (2 when unset: AWS Config fails a function in a single zone). A subnet that is not recorded
+    leaves the count unknown: INSUFFICIENT_DATA."""
+    subnets = [str(s) for s in (_config(env).get("vpcConfig") or {}).get("subnetIds") or []]
+    if not subnets:
+        return Outcome(True, "the function is not connected to a VPC", applicable=False)
+    wanted = int(env.params.get("availabilityZones") or 2)
+    recorded = {s.get("resourceId"): s for s in env.lookup("AWS::EC2::Subnet", env.doc.get("awsRegion"))}
+    zones: set[str] = set()
+    for subnet_id in subnets:
+        zone = _subnet_zone(recorded[subnet_id]) if subnet_id in recorded else None
+        if zone is None:
+            return Outcome(False, f"the zone of subnet {subnet_id} is not recorded", insufficient=True)
+        zones.add(zone)
+    if len(zones) < wanted:
+        shown = ", ".join(sorted(zones))
+        return Outcome(
+            False, f"the function's subnets are in {len(zones)} zone(s) ({shown}), fewer than {wanted}"
+        )
+    return Outcome(True)
+
+
 # ---------------------------------------------------------------------------------------------
 # load balancers
 
@@ -458,6 +501,20 @@ def lb_access_logs(env: Env) -> Outcome:
     return Outcome(True)
 
 
+def alb_desync_mode(env: Env) -> Outcome:
+    """ALB_DESYNC_MODE_CHECK: routing.http.desync_mitigation_mode is one of desyncMode; an attribute
+    that was not recorded is INSUFFICIENT_DATA."""
+    attribute = "routing.http.desync_mitigation_mode"
+    attributes = _lb_attributes(env)
+    if attributes is None or attribute not in attributes:
+        return Outcome(False, f"the attribute {attribute} was not recorded", insufficient=True)
+    allowed = [str(m).strip().lower() for m in env.params.get("desyncMode") or ["defensive", "strictest"]]
+    mode = attributes[attribute]
+    if mode in allowed:
+        return Outcome(True)
+    return Outcome(False, f"desync mitigation mode is {mode!r}, not one of {', '.join(allowed)}")
+
+
 def alb_https_redirect(env: Env) -> Outcome:
     """Every HTTP listener of an application load balancer redirects to HTTPS by default."""
     listeners = _supplementary(env).get("Listeners")
@@ -482,6 +539,89 @@ def alb_https_redirect(env: Env) -> Outcome:
     return Outcome(True)
 
 
+# ---------------------------------------------------------------------------------------------
+# RDS
+
+# RDS_LOGGING_ENABLED: the log types each engine must export to CloudWatch Logs.
+RDS_ENGINE_LOGS: dict[str, tuple[str, ...]] = {
+    "oracle": ("alert", "audit", "trace", "listener"),
+    "postgres": ("postgresql", "upgrade"),
+    "mysql": ("audit", "error", "general", "slowquery"),
+    "mariadb": ("audit", "error", "general", "slowquery"),
+    "sqlserver": ("error", "agent"),
+    "aurora-mysql": ("audit", "error", "general", "slowquery"),
+    "aurora": ("audit", "error", "general", "slowquery"),
+    "aurora-postgresql": ("postgresql",),
+}
+# The port each engine listens on unless told otherwise.
+RDS_DEFAULT_PORTS: dict[str, int] = {
+    "mysql": 3306,
+    "mariadb": 3306,
+    "aurora": 3306,
+    "aurora-mysql": 3306,
+    "postgres": 5432,
+    "aurora-postgresql": 5432,
+    "oracle": 1521,
+    "sqlserver": 1433,
+    "db2": 50000,
+}
+
+
+def _engine_family(engine: Any) -> str:
+    """``oracle-ee`` → ``oracle``, ``sqlserver-se`` → ``sqlserver``, ``db2-ae`` → ``db2``."""
+    text = str(engine or "").lower()
+    for family in ("oracle", "sqlserver", "db2"):
+        if text.startswith(family + "-") or text == family:
+            return family
+    return text
+
+
+def _missing_exports(env: Env, wanted: Iterable[str]) -> Outcome:
+    exported = {str(x).lower() for x in _config(env).get("enabledCloudwatchLogsExports") or []}
+    missing = [w for w in dict.fromkeys(str(x).strip().lower() for x in wanted) if w and w not in exported]
+    if missing:
+        shown = ", ".join(sorted(exported)) or "none"
+        return Outcome(
+            False, f"logs not exported to CloudWatch Logs: {', '.join(missing)} (exported: {shown})"
+        )
+    return Outcome(True)
+
+
+def rds_logging(env: Env) -> Outcome:
+    """RDS_LOGGING_ENABLED: the engine's log types (``RDS_ENGINE_LOGS``, plus additionalLogs given
+    as ``engine:log`` items) are exported to CloudWatch Logs; other engines are NOT_APPLICABLE."""
+    engine = str(_config(env).get("engine") or "").lower()
+    wanted = list(RDS_ENGINE_LOGS.get(_engine_family(engine), ()))
+    for item in env.params.get("additionalLogs") or []:
+        name, _, log = str(item).partition(":")
+        if log and name.strip().lower() in (engine, _engine_family(engine)):
+            wanted.append(log)
+    if not wanted:
+        return Outcome(True, f"no log types are defined for engine {engine!r}", applicable=False)
+    return _missing_exports(env, wanted)
+
+
+def rds_postgresql_logs(env: Env) -> Outcome:
+    """RDS.36: a PostgreSQL instance exports the logTypes (default ``postgresql``)."""
+    return _missing_exports(env, env.params.get("logTypes") or ["postgresql"])
+
+
+def rds_default_port(env: Env) -> Outcome:
+    """The instance listens on a port other than its engine's default. The endpoint's port is read
+    first (``dbInstancePort`` is 0 outside clusters on AWS); no port recorded is INSUFFICIENT_DATA."""
+    config = _config(env)
+    engine = str(config.get("engine") or "")
+    default = RDS_DEFAULT_PORTS.get(_engine_family(engine))
+    if default is None:
+        return Outcome(True, f"no default port is known for engine {engine!r}", applicable=False)
+    port = (config.get("endpoint") or {}).get("port") or config.get("dbInstancePort")
+    if not port:
+        return Outcome(False, "the instance's port was not recorded", insufficient=True)
+    if int(port) == default:
+        return Outcome(False, f"port {port} is the {engine} default")
+    return Outcome(True)
+
+
 def _iter_checks() -> Iterator[tuple[str, Check]]:
     yield "security-group-open-ports-ipv4", open_to_world(ipv6=False, param="ports")
     yield "security-group-open-ports", open_to_world(ipv6=True, param="ports")
@@ -495,7 +635,14 @@ def _iter_checks() -> Iterator[tuple[str, Check]]:
     yield "vpc-peering-routes-least-access", peering_routes_least_access
     yield "ec2-ebs-encryption-by-default", ebs_encryption_by_default
     yield "ec2-stopped-instance", stopped_instance
+    yield "restricted-rdp", open_to_world(ipv6=True, param=None, ports=(3389,))
+    yield "ec2-instance-multiple-eni", multiple_enis
     yield "lambda-function-public-access-prohibited", lambda_public
+    yield "lambda-vpc-multi-az", lambda_multi_az
+    yield "alb-desync-mode", alb_desync_mode
+    yield "rds-logging-enabled", rds_logging
+    yield "rds-postgresql-logs-to-cloudwatch", rds_postgresql_logs
+    yield "rds-no-default-ports", rds_default_port
     yield "elb-logging-enabled", lb_access_logs
     yield "alb-http-to-https-redirection", alb_https_redirect
     yield (

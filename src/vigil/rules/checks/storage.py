@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator, Mapping
 from datetime import timedelta
 from typing import Any
 
-from vigil.rules.checks.identity import statements
+from vigil.rules.checks.identity import public_statement, statements
 from vigil.rules.conditions import Env, parse_moment
 from vigil.rules.spec import Outcome
 
@@ -244,6 +244,95 @@ def versioning(env: Env) -> Outcome:
     return Outcome(True)
 
 
+# -- what other accounts may do to the bucket ------------------------------------------------------
+
+# FSBP S3.6's blacklistedActionPattern: what another account must never be allowed.
+BLOCKED_CROSS_ACCOUNT_ACTIONS = (
+    "s3:DeleteBucketPolicy",
+    "s3:PutBucketAcl",
+    "s3:PutBucketPolicy",
+    "s3:PutEncryptionConfiguration",
+    "s3:PutObjectAcl",
+)
+
+
+def _other_accounts(principal: Any, own: str) -> str | None:
+    """The first principal naming an account other than ``own`` (``*`` included); service
+    principals name no account."""
+    if principal == "*":
+        return "*"
+    if not isinstance(principal, Mapping):
+        return None
+    for who in _list(principal.get("AWS")):
+        text = str(who)
+        account = text.split(":")[4] if text.startswith("arn:") and text.count(":") >= 5 else text
+        if account != own:
+            return text
+    return None
+
+
+def _covers(granted: str, blocked: str) -> bool:
+    g, b = granted.lower(), blocked.lower()
+    return fnmatch.fnmatchcase(b, g) or fnmatch.fnmatchcase(g, b)
+
+
+def blacklisted_actions_prohibited(env: Env) -> Outcome:
+    """No Allow statement of the bucket policy grants a ``blacklistedActionPattern`` action to a
+    principal of another account. Like AWS Config's rule, only Principal is read, not Condition."""
+    raw = env.params.get("blacklistedActionPattern") or BLOCKED_CROSS_ACCOUNT_ACTIONS
+    blocked = [p.strip() for p in (raw.split(",") if isinstance(raw, str) else raw) if str(p).strip()]
+    own = str(env.doc.get("accountId") or "")
+    for statement in statements(bucket_policy(env.doc)):
+        if statement.get("Effect") != "Allow":
+            continue
+        if "NotPrincipal" in statement:
+            who: str | None = f"everyone but {json.dumps(statement['NotPrincipal'])}"
+        else:
+            who = _other_accounts(statement.get("Principal"), own)
+        if who is None:
+            continue
+        if "NotAction" in statement:
+            excluded = [str(p) for p in _list(statement.get("NotAction"))]
+            hit = next((b for b in blocked if not any(_covers(p, b) for p in excluded)), None)
+            granted = f"NotAction {json.dumps(statement['NotAction'])}"
+        else:
+            pairs = [
+                (str(a), b) for a in _list(statement.get("Action")) for b in blocked if _covers(str(a), b)
+            ]
+            hit = pairs[0][1] if pairs else None
+            granted = pairs[0][0] if pairs else ""
+        if hit:
+            sid = f" (statement {statement['Sid']})" if statement.get("Sid") else ""
+            return Outcome(False, f"the bucket policy allows {granted} to {who}{sid}, covering blocked {hit}")
+    return Outcome(True)
+
+
+# -- SNS topics ---------------------------------------------------------------------------------
+
+
+DELIVERY_PROTOCOLS = ("http", "lambda", "sqs", "firehose", "application")
+
+
+def sns_delivery_status_logging(env: Env) -> Outcome:
+    """Delivery status logging for at least one protocol: a ``<protocol>SuccessFeedbackRoleArn`` or
+    ``<protocol>FailureFeedbackRoleArn`` attribute (what SNS writes CloudWatch Logs with)."""
+    config = env.doc.get("configuration") or {}
+    for protocol in DELIVERY_PROTOCOLS:
+        for outcome in ("Success", "Failure"):
+            if config.get(f"{protocol}{outcome}FeedbackRoleArn"):
+                return Outcome(True)
+    return Outcome(
+        False,
+        "no delivery status logging: none of the HTTP, Lambda, SQS, Firehose or Application "
+        "Success/FailureFeedbackRoleArn attributes is set",
+    )
+
+
+def sns_topic_no_public_access(env: Env) -> Outcome:
+    found = public_statement((env.doc.get("configuration") or {}).get("policy"))
+    return Outcome(False, f"the topic policy's {found}") if found else Outcome(True)
+
+
 # -- secrets ------------------------------------------------------------------------------------
 
 
@@ -317,6 +406,9 @@ CHECKS = {
     "s3-bucket-ssl-requests-only": ssl_requests_only,
     "s3-bucket-server-side-encryption": server_side_encryption,
     "s3-bucket-versioning": versioning,
+    "s3-bucket-blacklisted-actions-prohibited": blacklisted_actions_prohibited,
+    "sns-topic-no-public-access": sns_topic_no_public_access,
+    "sns-topic-delivery-status-logging": sns_delivery_status_logging,
     "secretsmanager-rotation-enabled": secret_rotation_enabled,
     "secretsmanager-rotation-on-schedule": secret_rotation_on_schedule,
 }
