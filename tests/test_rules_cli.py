@@ -243,16 +243,22 @@ def test_scan_evaluates_and_a_finding_opens_and_resolves(seeded: Seeded, tmp_pat
     assert ocsf and {r["class_uid"] for r in ocsf} == {2003}
 
 
-def test_a_failed_collection_gives_insufficient_data_not_compliant(
-    seeded: Seeded, tmp_path: Path, monkeypatch: Any
-) -> None:
-    acct = seeded.account
-    for name, value in acct.environment().items():
+def scanned(seeded: Seeded, tmp_path: Path, monkeypatch: Any) -> tuple[Path, Any]:
+    """The seeded account recorded into a fresh SQLite store (still open)."""
+    for name, value in seeded.account.environment().items():
         if name != "AWS_ENDPOINT_URL":
             monkeypatch.setenv(name, value)
     db = tmp_path / "v.db"
     store = open_store(db)
-    recorder.scan(acct.session(), store)
+    recorder.scan(seeded.account.session(), store)
+    return db, store
+
+
+def test_a_failed_collection_gives_insufficient_data_not_compliant(
+    seeded: Seeded, tmp_path: Path, monkeypatch: Any
+) -> None:
+    acct = seeded.account
+    db, store = scanned(seeded, tmp_path, monkeypatch)
     denied = acct.session()
     deny(denied, "ec2", "eu-west-1", "DescribeSecurityGroups")
     report = recorder.scan(denied, store, types=["AWS::EC2::SecurityGroup"])
@@ -274,13 +280,7 @@ def test_a_failed_collection_gives_insufficient_data_not_compliant(
 def test_incremental_evaluation_agrees_with_a_full_one(
     seeded: Seeded, tmp_path: Path, monkeypatch: Any
 ) -> None:
-    acct = seeded.account
-    for name, value in acct.environment().items():
-        if name != "AWS_ENDPOINT_URL":
-            monkeypatch.setenv(name, value)
-    db = tmp_path / "v.db"
-    store = open_store(db)
-    recorder.scan(acct.session(), store)
+    db, store = scanned(seeded, tmp_path, monkeypatch)
     store.close()
     first = seeded.estate.first
     with engine.context(None, db=str(db)) as ctx:

@@ -366,28 +366,7 @@ def suppress(
     conditions = _match(rule_ids, resource_ids, accounts, regions, fingerprints)
     if only_unsuppressed:
         conditions.append(findings.c.status != SUPPRESSED)
-    matched = [r.fingerprint for r in conn.execute(select(findings.c.fingerprint).where(*conditions))]
-    for chunk in _slices(matched):
-        conn.execute(
-            update(findings)
-            .where(findings.c.fingerprint.in_(chunk))
-            .values(status=SUPPRESSED, suppressed_reason=reason, suppressed_until=until)
-        )
-    if matched:
-        conn.execute(
-            insert(finding_events),
-            [
-                {
-                    "fingerprint": fp,
-                    "at": now,
-                    "status": SUPPRESSED,
-                    "compliance": NON_COMPLIANT,
-                    "annotation": reason[:256],
-                }
-                for fp in matched
-            ],
-        )
-    return len(matched)
+    return _move(conn, conditions, now, SUPPRESSED, reason, until, reason)
 
 
 def unsuppress(
@@ -405,12 +384,25 @@ def unsuppress(
         *_match(rule_ids, resource_ids, accounts, regions, fingerprints),
         findings.c.status == SUPPRESSED,
     ]
+    return _move(conn, conditions, now, OPEN, None, None, "unsuppressed")
+
+
+def _move(
+    conn: Connection,
+    conditions: list[Any],
+    now: datetime,
+    status: str,
+    reason: str | None,
+    until: datetime | None,
+    note: str,
+) -> int:
+    """Set the status (and suppression) of the findings matching ``conditions``; one event each."""
     matched = [r.fingerprint for r in conn.execute(select(findings.c.fingerprint).where(*conditions))]
     for chunk in _slices(matched):
         conn.execute(
             update(findings)
             .where(findings.c.fingerprint.in_(chunk))
-            .values(status=OPEN, suppressed_reason=None, suppressed_until=None)
+            .values(status=status, suppressed_reason=reason, suppressed_until=until)
         )
     if matched:
         conn.execute(
@@ -419,9 +411,9 @@ def unsuppress(
                 {
                     "fingerprint": fp,
                     "at": now,
-                    "status": OPEN,
+                    "status": status,
                     "compliance": NON_COMPLIANT,
-                    "annotation": "unsuppressed",
+                    "annotation": note[:256],
                 }
                 for fp in matched
             ],
