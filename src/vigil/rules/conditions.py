@@ -325,10 +325,13 @@ def getter(expression: str) -> Callable[[Any], Any]:
         parts = expression.split(".")
 
         def walk(doc: Any) -> Any:
+            # CIs are plain JSON dicts: asking for .get is cheaper than an ABC isinstance check,
+            # and anything without it (a list, a string, None) reads as missing
             for part in parts:
-                if not isinstance(doc, Mapping):
+                try:
+                    doc = doc.get(part)
+                except AttributeError:
                     return None
-                doc = doc.get(part)
             return doc
 
         return walk
