@@ -291,11 +291,8 @@ def test_rules_settings_are_checked_against_the_rules(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["config", "validate", str(path)])
     assert result.exit_code == 2
     out = " ".join(result.output.split())
-    assert (
-        "unknown rule 'no-such-rule'" in out
-        and "has no parameter 'maxAge'" in out
-        and "maxAccessKeyAge" in out
-    )
+    assert f"{path}:2: rules.disabled names an unknown rule 'no-such-rule'" in out
+    assert f"{path}:4: rule access-keys-rotated has no parameter 'maxAge'" in out and "maxAccessKeyAge" in out
     path.write_text("rules:\n  suppressions:\n    - reason: everything\n")
     result = CliRunner().invoke(app, ["config", "validate", str(path)])
     assert result.exit_code == 2 and "needs at least one of rules" in " ".join(result.output.split())

@@ -179,20 +179,26 @@ def load_rules(ctx: Context, extra: Sequence[str] = ()) -> RuleSet:
         return ctx._rules
     conf = ctx.settings.rules
     ruleset = load.load([*conf.packs, *extra], builtin=conf.builtin, known_types=RESOURCE_TYPES)
-    where = str(ctx.loaded.path or "vigil.yaml")
+    where = ctx.loaded.where
     problems: list[Problem] = []
     known = {r.id for r in ruleset.rules}
-    for rule_id in conf.disabled:
+    for index, rule_id in enumerate(conf.disabled):
         if rule_id not in known:
             problems.append(
-                Problem(where, f"rules.disabled names an unknown rule {rule_id!r}", "see `vigil rules list`")
+                Problem(
+                    where("rules", "disabled", index),
+                    f"rules.disabled names an unknown rule {rule_id!r}",
+                    "see `vigil rules list`",
+                )
             )
     for rule_id, values in conf.parameters.items():
         rule = ruleset.get(rule_id)
         if rule is None:
             problems.append(
                 Problem(
-                    where, f"rules.parameters names an unknown rule {rule_id!r}", "see `vigil rules list`"
+                    where("rules", "parameters", rule_id),
+                    f"rules.parameters names an unknown rule {rule_id!r}",
+                    "see `vigil rules list`",
                 )
             )
             continue
@@ -201,13 +207,19 @@ def load_rules(ctx: Context, extra: Sequence[str] = ()) -> RuleSet:
             if param is None:
                 declared = ", ".join(rule.parameters) or "none"
                 problems.append(
-                    Problem(where, f"rule {rule_id} has no parameter {name!r}", f"its parameters: {declared}")
+                    Problem(
+                        where("rules", "parameters", rule_id, name),
+                        f"rule {rule_id} has no parameter {name!r}",
+                        f"its parameters: {declared}",
+                    )
                 )
                 continue
             try:
                 read_parameter(param, value)
             except ValueError as exc:
-                problems.append(Problem(where, f"rules.parameters.{rule_id}: {exc}"))
+                problems.append(
+                    Problem(where("rules", "parameters", rule_id, name), f"rules.parameters.{rule_id}: {exc}")
+                )
     if problems:
         raise ConfigError(problems)
     kept = tuple(r for r in ruleset.rules if r.id not in set(conf.disabled))

@@ -362,6 +362,11 @@ class LoadedSettings(BaseModel):
     settings: Settings
     path: Path | None = None
     env_sources: dict[tuple[str, ...], str] = Field(default_factory=dict)
+    lines: dict[tuple[str | int, ...], int] = Field(default_factory=dict)
+
+    def where(self, *loc: str | int) -> str:
+        """``file:line`` (or the environment variable) of a setting, for messages about it."""
+        return _where(loc, str(self.path) if self.path else "", self.lines, self.env_sources)
 
 
 def _where(
@@ -414,7 +419,7 @@ def load_settings(
         raise ConfigError(problems) from exc
     if read_problems:
         raise ConfigError(read_problems)
-    return LoadedSettings(settings=settings, path=path, env_sources=env_sources)
+    return LoadedSettings(settings=settings, path=path, env_sources=env_sources, lines=lines)
 
 
 def json_schema() -> dict[str, Any]:
