@@ -1000,6 +1000,10 @@ app.command("report", epilog=EPILOG)(cli_compliance.report_command)
 app.command("whatif", epilog=EPILOG)(cli_compliance.whatif_command)
 app.add_typer(cli_compliance.archive_app, name="archive")
 
+from vigil import cli_logs  # noqa: E402  (the filter-pattern language's own commands)
+
+app.add_typer(cli_logs.logs_app, name="logs")
+
 
 def main() -> None:
     app()
