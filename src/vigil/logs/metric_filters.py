@@ -324,7 +324,9 @@ def _selector(name: str, ref: str, where: str) -> Selector:
             filter_name=name, field=where, problem=f"{ref!r} is not a JSON selector: {err}"
         ) from err
     if not (isinstance(ast, JsonPattern) and isinstance(ast.expr, Comparison)):
-        raise MetricFilterError(filter_name=name, field=where, problem=f"{ref!r} is not a single JSON selector")
+        raise MetricFilterError(
+            filter_name=name, field=where, problem=f"{ref!r} is not a single JSON selector"
+        )
     return ast.expr.selector
 
 
