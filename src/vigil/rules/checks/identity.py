@@ -36,12 +36,12 @@ def _document(document: Any) -> Any:
     URL-encoded for IAM."""
     if not isinstance(document, str):
         return document
-    for text in (document, unquote(document)):
-        try:
-            return json.loads(text)
-        except ValueError:
-            continue
-    return None
+    text = document if document.lstrip().startswith(("{", "[")) else unquote(document)
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        # the evaluator turns this into INSUFFICIENT_DATA with the reason, never a verdict
+        raise ValueError(f"the policy document is neither JSON nor URL-encoded JSON ({exc})") from exc
 
 
 def statements(document: Any) -> Iterator[Mapping[str, Any]]:
