@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, bindparam, delete, insert, or_, select, update
 
 from vigil.model import COMPLIANT, INSUFFICIENT_DATA, NON_COMPLIANT, NOT_APPLICABLE, Evaluation, ResourceKey
-from vigil.store.inventory import _chunks
+from vigil.store.inventory import _chunks, rows_by_key
 from vigil.store.schema import evaluations, finding_events, findings, resources
 
 OPEN, RESOLVED, SUPPRESSED = "open", "resolved", "suppressed"
@@ -61,24 +61,8 @@ class Changes:
         }
 
 
-def _resource_pks(conn: Connection, keys: Iterable[ResourceKey]) -> dict[ResourceKey, int]:
-    by_scope: dict[tuple[str, str, str], list[str]] = {}
-    for key in keys:
-        by_scope.setdefault(key[:3], []).append(key.resourceId)
-    out: dict[ResourceKey, int] = {}
-    for (account, region, rtype), ids in by_scope.items():
-        for start in range(0, len(ids), 500):
-            rows = conn.execute(
-                select(resources.c.id, resources.c.resource_id).where(
-                    resources.c.account_id == account,
-                    resources.c.region == region,
-                    resources.c.resource_type == rtype,
-                    resources.c.resource_id.in_(ids[start : start + 500]),
-                )
-            )
-            for pk, rid in rows:
-                out[ResourceKey(account, region, rtype, rid)] = pk
-    return out
+def _pks(conn: Connection, keys: Iterable[ResourceKey]) -> dict[ResourceKey, int]:
+    return {key: row.id for key, row in rows_by_key(conn, keys).items()}
 
 
 def record(
@@ -92,9 +76,7 @@ def record(
     changes = Changes(evaluated=len(batch))
     for ev in batch:
         changes.by_compliance[ev.compliance] = changes.by_compliance.get(ev.compliance, 0) + 1
-    pks = _resource_pks(
-        conn, {ResourceKey(e.account_id, e.region, e.resource_type, e.resource_id) for e in batch}
-    )
+    pks = _pks(conn, {ResourceKey(e.account_id, e.region, e.resource_type, e.resource_id) for e in batch})
     rows = [
         (ev, pks[key])
         for ev in batch

@@ -275,6 +275,26 @@ def _write_new(
     )
 
 
+def rows_by_key(conn: Connection, keys: Iterable[ResourceKey]) -> dict[ResourceKey, Any]:
+    """The stored ``resources`` rows among ``keys`` (id, resource id, latest CI id), looked up per
+    (account, region, type) in slices small enough for one ``IN (…)``."""
+    by_scope: dict[tuple[str, str, str], list[str]] = {}
+    for key in keys:
+        by_scope.setdefault(key[:3], []).append(key.resourceId)
+    found: dict[ResourceKey, Any] = {}
+    for (account, region, rtype), ids in by_scope.items():
+        for start in range(0, len(ids), 500):
+            query = select(resources.c.id, resources.c.resource_id, resources.c.latest_ci_id).where(
+                resources.c.account_id == account,
+                resources.c.region == region,
+                resources.c.resource_type == rtype,
+                resources.c.resource_id.in_(ids[start : start + 500]),
+            )
+            for row in conn.execute(query):
+                found[ResourceKey(account, region, rtype, row.resource_id)] = row
+    return found
+
+
 def point_resources(conn: Connection, updates: list[dict[str, Any]]) -> None:
     """Move resources to their newest CI: one executemany of rows keyed ``pk`` with ``status``,
     ``deleted``, ``last_seen``, ``state_id``, ``config_hash``, ``doc_hash``, ``resource_name``, ``arn``

@@ -23,7 +23,7 @@ from sqlalchemy import Connection, insert, select
 
 from vigil.diff import content_hash
 from vigil.model import ConfigurationItem, ResourceKey, parse_time
-from vigil.store.inventory import Filters, _chunks, _filtered, _replace_edges, point_resources
+from vigil.store.inventory import Filters, _chunks, _filtered, _replace_edges, point_resources, rows_by_key
 from vigil.store.schema import configuration_items, resources
 
 IMPORT_SOURCE = "import"
@@ -67,7 +67,7 @@ def import_items(
     """Write grouped items (see :func:`group_items`) with the rules in the module docstring."""
     result = ImportResult()
     keys = list(groups)
-    existing = _existing(conn, keys)
+    existing = rows_by_key(conn, keys)
     known_states = _known_states(conn, [row.id for row in existing.values()])
 
     fresh = [k for k in keys if k not in existing]
@@ -183,32 +183,6 @@ def _resource_row(key: ResourceKey, items: list[ConfigurationItem]) -> dict[str,
         "config_hash": "",
         "doc_hash": "",
     }
-
-
-def _existing(conn: Connection, keys: list[ResourceKey]) -> dict[ResourceKey, Any]:
-    """Stored resources among ``keys``, looked up per (account, region, type) in slices of ids."""
-    by_scope: dict[tuple[str, str, str], list[str]] = defaultdict(list)
-    for key in keys:
-        by_scope[key[:3]].append(key.resourceId)
-    found: dict[ResourceKey, Any] = {}
-    for (account, region, rtype), ids in by_scope.items():
-        for start in range(0, len(ids), 500):
-            query = select(
-                resources.c.id,
-                resources.c.account_id,
-                resources.c.region,
-                resources.c.resource_type,
-                resources.c.resource_id,
-                resources.c.latest_ci_id,
-            ).where(
-                resources.c.account_id == account,
-                resources.c.region == region,
-                resources.c.resource_type == rtype,
-                resources.c.resource_id.in_(ids[start : start + 500]),
-            )
-            for row in conn.execute(query):
-                found[ResourceKey(account, region, rtype, row.resource_id)] = row
-    return found
 
 
 def _known_states(conn: Connection, pks: list[int]) -> dict[int, set[int]]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -622,39 +622,33 @@ def rds_default_port(env: Env) -> Outcome:
     return Outcome(True)
 
 
-def _iter_checks() -> Iterator[tuple[str, Check]]:
-    yield "security-group-open-ports-ipv4", open_to_world(ipv6=False, param="ports")
-    yield "security-group-open-ports", open_to_world(ipv6=True, param="ports")
-    yield "restricted-ssh", open_to_world(ipv6=True, param=None, ports=(22,))
-    yield "restricted-common-ports", restricted_common_ports
-    yield "vpc-sg-port-restriction", port_restriction
-    yield "vpc-sg-open-only-to-authorized-ports", authorized_ports_only
-    yield "default-security-group-closed", default_group_closed
-    yield "vpc-flow-logs-enabled", flow_logs_enabled
-    yield "nacl-no-unrestricted-admin-ports", nacl_open_admin_ports
-    yield "vpc-peering-routes-least-access", peering_routes_least_access
-    yield "ec2-ebs-encryption-by-default", ebs_encryption_by_default
-    yield "ec2-stopped-instance", stopped_instance
-    yield "restricted-rdp", open_to_world(ipv6=True, param=None, ports=(3389,))
-    yield "ec2-instance-multiple-eni", multiple_enis
-    yield "lambda-function-public-access-prohibited", lambda_public
-    yield "lambda-vpc-multi-az", lambda_multi_az
-    yield "alb-desync-mode", alb_desync_mode
-    yield "rds-logging-enabled", rds_logging
-    yield "rds-postgresql-logs-to-cloudwatch", rds_postgresql_logs
-    yield "rds-no-default-ports", rds_default_port
-    yield "elb-logging-enabled", lb_access_logs
-    yield "alb-http-to-https-redirection", alb_https_redirect
-    yield (
-        "elb-deletion-protection-enabled",
-        lb_attribute_true("deletion_protection.enabled", "deletion protection"),
-    )
-    yield (
-        "alb-http-drop-invalid-header-enabled",
-        lb_attribute_true(
-            "routing.http.drop_invalid_header_fields.enabled", "dropping invalid header fields"
-        ),
-    )
-
-
-CHECKS: dict[str, Check] = dict(_iter_checks())
+CHECKS: dict[str, Check] = {
+    "security-group-open-ports-ipv4": open_to_world(ipv6=False, param="ports"),
+    "security-group-open-ports": open_to_world(ipv6=True, param="ports"),
+    "restricted-ssh": open_to_world(ipv6=True, param=None, ports=(22,)),
+    "restricted-common-ports": restricted_common_ports,
+    "vpc-sg-port-restriction": port_restriction,
+    "vpc-sg-open-only-to-authorized-ports": authorized_ports_only,
+    "default-security-group-closed": default_group_closed,
+    "vpc-flow-logs-enabled": flow_logs_enabled,
+    "nacl-no-unrestricted-admin-ports": nacl_open_admin_ports,
+    "vpc-peering-routes-least-access": peering_routes_least_access,
+    "ec2-ebs-encryption-by-default": ebs_encryption_by_default,
+    "ec2-stopped-instance": stopped_instance,
+    "restricted-rdp": open_to_world(ipv6=True, param=None, ports=(3389,)),
+    "ec2-instance-multiple-eni": multiple_enis,
+    "lambda-function-public-access-prohibited": lambda_public,
+    "lambda-vpc-multi-az": lambda_multi_az,
+    "alb-desync-mode": alb_desync_mode,
+    "rds-logging-enabled": rds_logging,
+    "rds-postgresql-logs-to-cloudwatch": rds_postgresql_logs,
+    "rds-no-default-ports": rds_default_port,
+    "elb-logging-enabled": lb_access_logs,
+    "alb-http-to-https-redirection": alb_https_redirect,
+    "elb-deletion-protection-enabled": lb_attribute_true(
+        "deletion_protection.enabled", "deletion protection"
+    ),
+    "alb-http-drop-invalid-header-enabled": lb_attribute_true(
+        "routing.http.drop_invalid_header_fields.enabled", "dropping invalid header fields"
+    ),
+}
