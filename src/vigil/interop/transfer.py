@@ -67,15 +67,31 @@ class ImportReport:
     origin: str
     files: int = 0
     items_read: int = 0
-    imported: int = 0
-    skipped: int = 0
-    resources_created: int = 0
-    resources_updated: int = 0
     shapes: dict[str, int] = field(default_factory=dict)
     problems: list[ReadProblem] = field(default_factory=list)
     ignored: list[str] = field(default_factory=list)
     seconds: float = 0.0
-    changed_keys: list[ResourceKey] = field(default_factory=list)
+    written: transfer.ImportResult = field(default_factory=transfer.ImportResult)
+
+    @property
+    def imported(self) -> int:
+        return self.written.imported
+
+    @property
+    def skipped(self) -> int:
+        return self.written.skipped
+
+    @property
+    def resources_created(self) -> int:
+        return self.written.resources_created
+
+    @property
+    def resources_updated(self) -> int:
+        return self.written.resources_updated
+
+    @property
+    def changed_keys(self) -> list[ResourceKey]:
+        return self.written.changed_keys
 
     @property
     def status(self) -> str:
@@ -236,11 +252,7 @@ def import_files(
                 part = transfer.import_items(
                     conn, {k: groups[k] for k in chunk}, scan_id=scan_id, volatile=volatile
                 )
-            report.imported += part.imported
-            report.skipped += part.skipped
-            report.resources_created += part.resources_created
-            report.resources_updated += part.resources_updated
-            report.changed_keys.extend(part.changed_keys)
+            report.written.add(part)
             listener.wrote(sum(len(groups[k]) for k in chunk))
     except BaseException:
         # what was written stays (each slice is its own transaction); the run says it stopped
