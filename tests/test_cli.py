@@ -54,6 +54,13 @@ def test_help_reads_well() -> None:
         "scans",
         "import",
         "export",
+        "evaluate",
+        "findings",
+        "report",
+        "whatif",
+        "rules",
+        "archive",
+        "logs",
         "config",
         "demo",
     ):

@@ -39,7 +39,8 @@ EPILOG = (
 app = typer.Typer(
     name="vigil",
     help="Self-hosted security auditing for AWS: record every resource's configuration and its history, "
-    "see what changed and what a change would touch.\n\nStart with `vigil demo` (no AWS account needed), "
+    "see what changed and what a change would touch, evaluate AWS Config-style rules into findings and "
+    "CIS / FSBP reports.\n\nStart with `vigil demo` (no AWS account needed), "
     "then `vigil scan` against your own account with read-only credentials.",
     epilog=EPILOG,
     no_args_is_help=True,
