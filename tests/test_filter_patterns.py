@@ -3,6 +3,7 @@ the term-mode switch, ``?`` grouping and space-delimited extraction."""
 
 from __future__ import annotations
 
+import orjson
 import pytest
 
 from vigil.logs.pattern import Match, PatternError, compile_pattern
@@ -442,3 +443,28 @@ def test_cis_root_and_mfa_patterns_on_a_root_sign_in() -> None:
     assert compile_pattern(CIS_PATTERNS[3]).match(ROOT_CONSOLE_LOGIN) is not None
     invoked = ROOT_CONSOLE_LOGIN.replace('"type":"Root"', '"type":"Root","invokedBy":"ec2.amazonaws.com"')
     assert compile_pattern(CIS_PATTERNS[4]).match(invoked) is None  # C7
+
+
+def _json_object(text: str) -> dict[str, object] | None:
+    try:
+        document = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return None
+    return document if isinstance(document, dict) else None
+
+
+JSON_VECTORS = [v for v in VECTORS if v[3] != INVALID and _json_object(v[2]) is not None]
+
+
+@pytest.mark.parametrize(
+    ("vector", "pattern", "event"), [v[:3] for v in JSON_VECTORS], ids=[v[0] for v in JSON_VECTORS]
+)
+def test_parsed_record_path_agrees_with_text(vector: str, pattern: str, event: str) -> None:
+    """The pipeline tests orjson-parsed dicts; for JSON text as orjson writes it, the answer is the same."""
+    document = _json_object(event)
+    assert document is not None
+    canonical = orjson.dumps(document).decode()
+    compiled = compile_pattern(pattern)
+    by_text = compiled.match(canonical) is not None
+    assert (compiled.match_record(document, lambda: canonical) is not None) == by_text
+    assert len(JSON_VECTORS) > 20

@@ -223,8 +223,10 @@ def test_scan_evaluates_and_a_finding_opens_and_resolves(seeded: Seeded, tmp_pat
     }
     assert sum(report["summary"].values()) == 70 and report["score"] is not None
     root_usage = next(r for r in report["requirements"] if r["id"] == "5.3")
-    assert root_usage["status"] == "MANUAL" and "metric filters" in root_usage["evidence"]["note"]
-    assert any("RootAccountUsage" in e["summary"] for e in root_usage["evidence"]["resources"])
+    # the estate has the root-usage filter, its alarm and a topic with a confirmed subscriber
+    assert root_usage["status"] == "PASS"
+    unauthorized = next(r for r in report["requirements"] if r["id"] == "5.1")
+    assert unauthorized["status"] == "FAIL"
     failing_ids = {f["resource_id"] for r in report["requirements"] for f in r["failing"]}
     assert first.groups["ssh_open"] in failing_ids
     html_path = tmp_path / "cis.html"

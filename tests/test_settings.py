@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from vigil.errors import ConfigError, UsageError
-from vigil.settings import Secret, Settings, json_schema, load_settings, public_view
+from vigil.settings import EventsSettings, Secret, Settings, json_schema, load_settings, public_view
 
 DEFAULT_AWS = {
     "profile": None,
@@ -22,6 +22,7 @@ DEFAULT_AWS = {
     "connect_timeout": 5.0,
     "read_timeout": 30.0,
 }
+DEFAULT_EVENTS = EventsSettings().model_dump()
 DEFAULT_RULES = {"packs": [], "builtin": True, "disabled": [], "parameters": {}, "suppressions": []}
 
 
@@ -54,6 +55,7 @@ def test_defaults_without_any_file() -> None:
         "aws": DEFAULT_AWS,
         "recorder": {"resource_types": [], "exclude_resource_types": []},
         "rules": DEFAULT_RULES,
+        "events": DEFAULT_EVENTS,
     }
 
 
@@ -118,6 +120,7 @@ def test_env_overrides_file_and_records_sources(tmp_path: Path) -> None:
         "aws": {**DEFAULT_AWS, "regions": ["us-east-1", "eu-west-1"], "max_attempts": 3, "profile": "p"},
         "recorder": {"resource_types": [], "exclude_resource_types": []},
         "rules": DEFAULT_RULES,
+        "events": DEFAULT_EVENTS,
     }
     assert loaded.env_sources == {
         ("db",): "VIGIL_DB",
@@ -263,7 +266,7 @@ def test_json_schema_structure() -> None:
         "vigil.yaml",
         False,
     )
-    assert sorted(schema["properties"]) == ["aws", "db", "recorder", "rules"]
+    assert sorted(schema["properties"]) == ["aws", "db", "events", "recorder", "rules"]
     aws = schema["$defs"]["AwsSettings"]
     assert aws["additionalProperties"] is False
     assert sorted(aws["properties"]) == sorted(DEFAULT_AWS)
@@ -296,3 +299,38 @@ def test_rules_settings_are_checked_against_the_rules(tmp_path: Path) -> None:
     path.write_text("rules:\n  suppressions:\n    - reason: everything\n")
     result = CliRunner().invoke(app, ["config", "validate", str(path)])
     assert result.exit_code == 2 and "needs at least one of rules" in " ".join(result.output.split())
+
+
+def test_events_settings_check_trails_retention_and_selectors(tmp_path: Path) -> None:
+    config = write(
+        tmp_path / "vigil.yaml",
+        """events:
+  trails:
+    - name: writes
+      log_group: writes
+      event_selectors: [{ReadWriteType: Sideways}]
+  log_groups:
+    - {name: writes, retention_days: 42}
+""",
+    )
+    with pytest.raises(ConfigError) as excinfo:
+        load_settings(config, environ={})
+    found = sorted((p.where.rsplit(":", 1)[1], p.message.split(":")[0]) for p in excinfo.value.problems)
+    assert found == [("3", "events.trails.0"), ("7", "events.log_groups.0.retention_days")]
+    good = write(
+        tmp_path / "good.yaml",
+        """events:
+  trails:
+    - name: writes
+      regions: [eu-west-1]
+      log_group: writes
+      advanced_event_selectors:
+        - FieldSelectors:
+            - {Field: eventCategory, Equals: [Management]}
+            - {Field: readOnly, Equals: ["false"]}
+  log_groups:
+    - {name: writes, retention_days: 30}
+""",
+    )
+    events = load_settings(good, environ={}).settings.events
+    assert (events.trails[0].regions, events.log_groups[0].retention_days) == (["eu-west-1"], 30)

@@ -12,10 +12,12 @@ import os
 import sys
 from collections import defaultdict
 from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from vigil import __version__, engine, views
@@ -118,6 +120,20 @@ def _check_type(name: str | None) -> None:
         raise UsageError(f"unknown resource type {name!r}", hint="list them with `vigil resources --types`")
 
 
+def when_option(text: str | None, now: datetime, option: str) -> datetime | None:
+    """A ``--since``/``--start``-style option: an ISO time or an age before ``now`` (7d, 12h, 90m)."""
+    from vigil.model import parse_when
+
+    if text is None:
+        return None
+    try:
+        return parse_when(text, now)
+    except ValueError as exc:
+        raise UsageError(
+            f"{option}: {exc}", hint="write 2026-05-01T10:00:00Z, 2026-05-01, or an age like 12h, 7d, 2w"
+        ) from None
+
+
 # -- running a command ----------------------------------------------------------------------------
 
 
@@ -126,11 +142,11 @@ def _run(fn: Any, *args: Any, **kwargs: Any) -> None:
     try:
         code = fn(*args, **kwargs)
     except VigilError as exc:
-        stderr.print(f"[bold red]error:[/bold red] {exc.message}", highlight=False)
+        stderr.print(f"[bold red]error:[/bold red] {escape(exc.message)}", highlight=False)
         if exc.where:
-            stderr.print(f"  at {exc.where}", highlight=False)
+            stderr.print(f"  at {escape(exc.where)}", highlight=False)
         if exc.hint:
-            stderr.print(f"  [cyan]hint:[/cyan] {exc.hint}", highlight=False)
+            stderr.print(f"  [cyan]hint:[/cyan] {escape(exc.hint)}", highlight=False)
         raise typer.Exit(exc.exit_code) from None
     except KeyboardInterrupt:
         stderr.print("interrupted")
@@ -138,7 +154,7 @@ def _run(fn: Any, *args: Any, **kwargs: Any) -> None:
     except Exception as exc:
         logging.getLogger("vigil").debug("unexpected error", exc_info=True)
         stderr.print(
-            f"[bold red]unexpected error:[/bold red] {type(exc).__name__}: {exc}\n"
+            f"[bold red]unexpected error:[/bold red] {type(exc).__name__}: {escape(str(exc))}\n"
             f"This is a bug in Vigil. Run again with VIGIL_DEBUG=1 for the traceback and report it at {ISSUES_URL}",
             highlight=False,
         )
@@ -1004,6 +1020,14 @@ app.add_typer(cli_compliance.archive_app, name="archive")
 from vigil import cli_logs  # noqa: E402  (the filter-pattern language's own commands)
 
 app.add_typer(cli_logs.logs_app, name="logs")
+
+from vigil import cli_alarms, cli_events, cli_trail  # noqa: E402  (events, alarms, trails)
+
+app.add_typer(cli_alarms.alarms_app, name="alarms")
+app.add_typer(cli_trail.trail_app, name="trail")
+app.command("ingest", epilog=EPILOG)(cli_events.ingest_command)
+app.command("events", epilog=EPILOG)(cli_events.events_command)
+app.command("replay", epilog=EPILOG)(cli_events.replay_command)
 
 
 def main() -> None:

@@ -81,14 +81,9 @@ def context(
     rec_updates = {k: v for k, v in (recorder_settings or {}).items() if v}
     if updates or rec_updates:
         current = loaded.settings
-        data = {
-            "db": current.db,
-            "aws": {name: getattr(current.aws, name) for name in type(current.aws).model_fields} | updates,
-            "recorder": {
-                name: getattr(current.recorder, name) for name in type(current.recorder).model_fields
-            }
-            | rec_updates,
-        }
+        data = current.model_dump()
+        data["aws"] = {name: getattr(current.aws, name) for name in type(current.aws).model_fields} | updates
+        data["recorder"] = data["recorder"] | rec_updates
         try:
             settings = Settings.model_validate(data)
         except ValidationError as exc:

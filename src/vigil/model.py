@@ -13,9 +13,10 @@ This module imports nothing of Vigil's.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
 CI_SCHEMA_VERSION = "1.3"
@@ -226,3 +227,25 @@ class Evaluation:
     @property
     def key(self) -> tuple[str, str, str, str, str]:
         return (self.rule_id, self.account_id, self.region, self.resource_type, self.resource_id)
+
+
+def parse_when(text: str, now: datetime) -> datetime:
+    """A time given on the command line: ISO (``2026-05-01``, ``2026-05-01T10:00:00Z``; UTC when no
+    offset is given) or an age before ``now`` (``90m``, ``12h``, ``7d``, ``2w``).
+
+    Raises ValueError with a sentence saying what to write."""
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        match = _AGE.fullmatch(text.strip())
+        if not match:
+            raise ValueError(
+                f"{text!r} is neither an ISO time nor an age; write 2026-05-01T10:00:00Z, 2026-05-01, "
+                "or an age like 30m, 12h, 7d, 2w"
+            ) from None
+        return now - timedelta(seconds=float(match[1]) * _AGE_SECONDS[match[2]])
+    return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+_AGE = re.compile(r"(\d+(?:\.\d+)?)\s*([smhdw])")
+_AGE_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}

@@ -224,6 +224,132 @@ class RulesSettings(_Section):
     suppressions: list[Suppression] = Field(default_factory=list, description="Findings to suppress.")
 
 
+# CloudWatch Logs' allowed retention values in days (PutRetentionPolicy).
+RETENTION_DAYS: tuple[int, ...] = (
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+)  # fmt: skip
+DEFAULT_LOG_GROUP = "aws-cloudtrail-logs-vigil"
+DEFAULT_TOPIC = "vigil-alerts"
+
+
+def local_topic_arn(name: str) -> str:
+    """The ARN of a Vigil topic named in the config (partition ``vigil``: not an AWS resource)."""
+    return name if name.startswith("arn:") else f"arn:vigil:sns:local:vigil:{name}"
+
+
+class TrailSettings(_Section):
+    """A trail: which CloudTrail records it keeps, from which regions, into which log group."""
+
+    name: str = Field(description="The trail's name.", min_length=1, max_length=128)
+    regions: list[str] = Field(
+        default_factory=list, description="Regions whose records it keeps (awsRegion); empty: all regions."
+    )
+    event_selectors: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="Basic event selectors in CloudTrail's shape (ReadWriteType, IncludeManagementEvents, "
+        "DataResources); none and no advanced selectors: all management events.",
+    )
+    advanced_event_selectors: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="Advanced event selectors in CloudTrail's shape (Name, FieldSelectors with Field, Equals, "
+        "NotEquals, StartsWith, NotStartsWith, EndsWith, NotEndsWith).",
+    )
+    log_group: str = Field(description="The log group it delivers to.", min_length=1, max_length=512)
+
+    @model_validator(mode="after")
+    def _selectors_parse(self) -> TrailSettings:
+        from vigil.trail.selectors import SelectorError, parse_trail_selectors
+
+        try:
+            parse_trail_selectors(
+                {
+                    "EventSelectors": self.event_selectors,
+                    "AdvancedEventSelectors": self.advanced_event_selectors,
+                }
+            )
+        except SelectorError as exc:
+            raise ValueError(str(exc)) from exc
+        return self
+
+
+class LogGroupSettings(_Section):
+    """A log group's retention (events older than it are deleted by `vigil watch` and `vigil ingest`)."""
+
+    name: str = Field(min_length=1, max_length=512)
+    retention_days: int | None = Field(
+        None, description="Days to keep events after ingestion; none: forever."
+    )
+
+    @field_validator("retention_days")
+    @classmethod
+    def _allowed_retention(cls, days: int | None) -> int | None:
+        if days is not None and days not in RETENTION_DAYS:
+            raise ValueError(f"{days} is not a CloudWatch Logs retention; use one of {list(RETENTION_DAYS)}")
+        return days
+
+
+class MetricFilterSettings(_Section):
+    """A metric filter (PutMetricFilter): a pattern on a log group and the metric it publishes."""
+
+    name: str = Field(min_length=1, max_length=512)
+    log_group: str = Field(DEFAULT_LOG_GROUP, description="The log group it reads.")
+    pattern: str = Field(
+        description="A CloudWatch Logs filter pattern; test it with `vigil logs test-pattern`."
+    )
+    metric_name: str
+    metric_namespace: str
+    metric_value: str = Field("1", description="A number, or $.field / $name taken from the event.")
+    default_value: float | None = Field(None, description="Published for periods with events but no match.")
+    dimensions: dict[str, str] = Field(default_factory=dict, description="Dimension name: $.field or $name.")
+    unit: str | None = None
+
+
+class MonitoringSettings(_Section):
+    """The built-in monitoring alarms on the default trail's log group."""
+
+    cis: bool = Field(True, description="CIS AWS Foundations v7.0 5.1–5.15 metric filters and alarms.")
+    root_activity: bool = Field(True, description="Alarm on any activity by the root user.")
+    without_mfa: bool = Field(True, description="Alarm on API activity and console sign-in without MFA.")
+    disabled: list[str] = Field(default_factory=list, description="Pack alarm ids not to run.")
+    topic: str = Field(DEFAULT_TOPIC, description="Topic (name or ARN) their actions publish to.")
+
+
+class EventsSettings(_Section):
+    """CloudTrail ingestion, trails, log groups, metric filters and alarms."""
+
+    sources: list[str] = Field(
+        default_factory=list,
+        description="What `vigil watch` polls: paths, s3://bucket/prefix, sqs://queue, lookup-events[:region].",
+    )
+    default_trail: bool = Field(
+        True, description="Keep every management event of every region in the default log group."
+    )
+    default_log_group: str = Field(DEFAULT_LOG_GROUP, description="The default trail's log group.")
+    default_retention_days: int | None = Field(
+        90, description="Retention of log groups not listed in log_groups (90 days, as the event history)."
+    )
+    trails: list[TrailSettings] = Field(default_factory=list, description="Custom trails.")
+    log_groups: list[LogGroupSettings] = Field(default_factory=list, description="Retention per log group.")
+    metric_filters: list[MetricFilterSettings] = Field(default_factory=list)
+    alarms: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="Metric alarms in PutMetricAlarm's shape (AlarmName, MetricName, Namespace, Statistic, "
+        "Period, EvaluationPeriods, Threshold, ComparisonOperator, TreatMissingData, AlarmActions, ...).",
+    )
+    composite_alarms: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="Composite alarms in PutCompositeAlarm's shape (AlarmName, AlarmRule, ...).",
+    )
+    monitoring: MonitoringSettings = Field(default_factory=MonitoringSettings)
+    poll_seconds: float = Field(60.0, gt=0, description="How often `vigil watch` polls its sources.")
+    rerecord: bool = Field(True, description="`vigil watch` re-records resources that write events change.")
+
+    @field_validator("default_retention_days")
+    @classmethod
+    def _allowed_default_retention(cls, days: int | None) -> int | None:
+        return LogGroupSettings._allowed_retention(days)
+
+
 class Settings(_Section):
     """Vigil's configuration (``vigil.yaml``)."""
 
@@ -235,6 +361,7 @@ class Settings(_Section):
     aws: AwsSettings = Field(default_factory=AwsSettings)
     recorder: RecorderSettings = Field(default_factory=RecorderSettings)
     rules: RulesSettings = Field(default_factory=RulesSettings)
+    events: EventsSettings = Field(default_factory=EventsSettings)
 
 
 # ---------------------------------------------------------------------------------------------

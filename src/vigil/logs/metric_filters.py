@@ -20,12 +20,12 @@ the spec leaves open:
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
 from vigil.logs.pattern import Pattern, PatternError, compile_pattern
-from vigil.logs.pattern.compiler import JsonNumber, parse_json_event, resolve
+from vigil.logs.pattern.compiler import number_text, parse_json_event, resolve
 from vigil.logs.pattern.lexer import is_number
 from vigil.logs.pattern.parser import Comparison, Field, JsonPattern, Selector, SpacePattern, parse
 
@@ -124,6 +124,10 @@ class MetricFilter:
     pattern_text: str
     transformations: tuple[MetricTransformation, ...]
     pattern: Pattern = field(init=False, repr=False, compare=False)
+    _value_ref: Selector | str | None = field(init=False, repr=False, compare=False, default=None)
+    _dim_refs: tuple[tuple[str, Selector | str], ...] = field(
+        init=False, repr=False, compare=False, default=()
+    )
 
     def __post_init__(self) -> None:
         _check_name(self.name, self.name, "filterName", MAX_FILTER_NAME, _FORBIDDEN_NAME_CHARS)
@@ -145,11 +149,50 @@ class MetricFilter:
                 problem=f"has {len(self.transformations)} entries",
                 hint="a metric filter takes exactly one transformation; create one filter per metric",
             )
-        _check_transformation(self.name, pattern, self.transformations[0])
+        t = self.transformations[0]
+        _check_transformation(self.name, pattern, t)
+        value_ref = None if is_number(t.metric_value) else _reference(self.name, pattern, t.metric_value, "")
+        object.__setattr__(self, "_value_ref", value_ref)
+        dim_refs = tuple((k, _reference(self.name, pattern, v, "")) for k, v in sorted(t.dimensions.items()))
+        object.__setattr__(self, "_dim_refs", dim_refs)
 
     @property
     def transformation(self) -> MetricTransformation:
         return self.transformations[0]
+
+    @property
+    def has_default(self) -> bool:
+        return self.transformations[0].default_value is not None
+
+    def sample(
+        self, record: Mapping[str, object] | None, message: Callable[[], str]
+    ) -> tuple[bool, Sample | None]:
+        """(matched, the sample it publishes) for one event; ``record`` is the parsed JSON event or None.
+
+        A match whose value or a dimension is absent or not usable publishes nothing (module docstring)."""
+        found = (
+            self.pattern.match_record(record, message)
+            if record is not None
+            else self.pattern.match(message())
+        )
+        if found is None:
+            return False, None
+        t = self.transformations[0]
+        fields: Mapping[str, str] = found.extracted
+        document: object = record
+        if document is None and self.pattern.kind == "json" and (self._value_ref or self._dim_refs):
+            document = parse_json_event(message())
+        ref = self._value_ref
+        value = float(t.metric_value) if ref is None else _number(ref, _read(ref, document, fields))
+        if value is None:
+            return True, None
+        dims: list[tuple[str, str]] = []
+        for name, dim_ref in self._dim_refs:
+            text = _text(_read(dim_ref, document, fields))
+            if text is None:
+                return True, None
+            dims.append((name, text))
+        return True, (t.metric_namespace, t.metric_name, tuple(dims), t.unit, value)
 
 
 @dataclass(frozen=True)
@@ -333,6 +376,8 @@ def _selector(name: str, ref: str, where: str) -> Selector:
 # ------------------------------------------------------------------------------------ datapoints
 
 _Key = tuple[str, str, tuple[tuple[str, str], ...], int, str | None]
+# (namespace, metric name, dimensions, unit, value): what one matching event publishes.
+Sample = tuple[str, str, tuple[tuple[str, str], ...], str | None, float]
 
 
 def datapoints(filters: Iterable[MetricFilter], events: Iterable[LogEvent]) -> list[Datapoint]:
@@ -342,8 +387,6 @@ def datapoints(filters: Iterable[MetricFilter], events: Iterable[LogEvent]) -> l
     values: dict[_Key, list[float]] = {}
     for f in filters:
         t = f.transformation
-        value_ref = None if is_number(t.metric_value) else _reference(f.name, f.pattern, t.metric_value, "")
-        dim_refs = {k: _reference(f.name, f.pattern, v, "") for k, v in t.dimensions.items()}
         ingested: set[int] = set()
         matched: set[int] = set()
         for event in events:
@@ -351,23 +394,13 @@ def datapoints(filters: Iterable[MetricFilter], events: Iterable[LogEvent]) -> l
                 continue
             minute = event.timestamp - event.timestamp % PERIOD_MS
             ingested.add(minute)
-            found = f.pattern.match(event.message)
-            if found is None:
+            hit, sample = f.sample(None, _constant(event.message))
+            if not hit:
                 continue
             matched.add(minute)
-            document = parse_json_event(event.message) if f.pattern.kind == "json" else None
-            fields: Mapping[str, str] = found.extracted
-            value = (
-                float(t.metric_value)
-                if value_ref is None
-                else _number(value_ref, _read(value_ref, document, fields))
-            )
-            dims = {k: _text(_read(ref, document, fields)) for k, ref in dim_refs.items()}
-            if value is None or any(v is None for v in dims.values()):
-                continue
-            dimensions = tuple(sorted((k, v) for k, v in dims.items() if v is not None))
-            key = (t.metric_namespace, t.metric_name, dimensions, minute, t.unit)
-            values.setdefault(key, []).append(value)
+            if sample is not None:
+                namespace, metric, dims, unit, value = sample
+                values.setdefault((namespace, metric, dims, minute, unit), []).append(value)
         if t.default_value is not None:
             for minute in sorted(ingested - matched):
                 key = (t.metric_namespace, t.metric_name, (), minute, t.unit)
@@ -388,6 +421,10 @@ def datapoints(filters: Iterable[MetricFilter], events: Iterable[LogEvent]) -> l
     ]
 
 
+def _constant(text: str) -> Callable[[], str]:
+    return lambda: text
+
+
 def _sort_key(key: _Key) -> tuple[str, str, tuple[tuple[str, str], ...], int, str]:
     return (key[0], key[1], key[2], key[3], key[4] or "")
 
@@ -403,10 +440,7 @@ def _number(ref: Selector | str, raw: object) -> float | None:
 
     A JSON string (even ``"5"``), boolean, object or null is no value (see module docstring).
     """
-    if isinstance(ref, Selector):
-        text = raw.text if isinstance(raw, JsonNumber) else None
-    else:
-        text = raw if isinstance(raw, str) else None
+    text = number_text(raw) if isinstance(ref, Selector) else raw if isinstance(raw, str) else None
     if text is None or not is_number(text):
         return None
     return float(text)
@@ -416,9 +450,9 @@ def _text(raw: object) -> str | None:
     """A dimension value: a string, a number as written, or true/false; objects and null are none."""
     if isinstance(raw, bool):
         return "true" if raw else "false"
-    if isinstance(raw, JsonNumber):
-        return raw.text
-    return raw if isinstance(raw, str) else None
+    if isinstance(raw, str):
+        return raw
+    return number_text(raw)
 
 
 # -------------------------------------------------------------------------------- TestMetricFilter

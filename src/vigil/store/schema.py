@@ -11,6 +11,15 @@ Compliance:
   ``findings``             one row per (rule, resource) that was ever NON_COMPLIANT: open, resolved or
                            suppressed, with first/last seen and the latest annotation.
   ``finding_events``       every change of a finding's state (the evaluation history people audit).
+Events (CloudTrail → log groups → metrics → alarms):
+  ``log_events``           one row per (log group, CloudTrail eventID): the record's JSON and its keys.
+  ``ingest_checkpoints``   per source (file tree, S3 prefix, LookupEvents region): where ingestion is.
+  ``quarantine``           inputs that could not be read, with the reason; nothing else is lost.
+  ``metric_datapoints``    per (metric, dimensions, minute): sample count, sum, minimum, maximum.
+  ``alarm_states``         each alarm's current state, reason and reason data.
+  ``alarm_history``        every state change and action of every alarm (DescribeAlarmHistory).
+  ``definitions``          metric filters and alarms imported from an account (`vigil alarms import`).
+  ``published_messages``   messages published to topics (alarm actions) until the notifier sends them.
 Scans:
   ``scans``                one row per scan or targeted re-record: when, where, counts, API calls.
   ``collection_status``    per (account, region, type): last attempt, last success, last error.
@@ -29,6 +38,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     Dialect,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -229,4 +239,106 @@ finding_events = Table(
     Column("compliance", String(32), nullable=False),
     Column("annotation", String(256), nullable=False),
     Index(None, "fingerprint", "at"),
+)
+
+
+# ------------------------------------------------------------------------------------------ events
+
+log_events = Table(
+    "log_events",
+    metadata,
+    Column("log_group", String(512), primary_key=True),
+    Column("event_id", String(128), primary_key=True),
+    Column("event_time", BigInteger, nullable=False),  # epoch milliseconds
+    Column("ingested_at", BigInteger, nullable=False),  # epoch milliseconds
+    Column("account_id", String(32), nullable=False),
+    Column("region", String(32), nullable=False),
+    Column("event_source", String(128), nullable=False),
+    Column("event_name", String(128), nullable=False),
+    Column("principal", String(1024)),
+    Column("source_ip", String(128)),
+    Column("error_code", String(128)),
+    Column("message", Text, nullable=False),
+    Index(None, "log_group", "event_time"),
+    Index(None, "log_group", "ingested_at"),
+    Index(None, "event_time"),
+    Index(None, "event_name"),
+)
+
+ingest_checkpoints = Table(
+    "ingest_checkpoints",
+    metadata,
+    Column("source", String(1024), primary_key=True),
+    Column("position", Document(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+)
+
+quarantine = Table(
+    "quarantine",
+    metadata,
+    Column("location", String(2048), primary_key=True),
+    Column("source", String(1024), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("size", BigInteger),
+    Column("at", UTCDateTime(), nullable=False),
+)
+
+metric_datapoints = Table(
+    "metric_datapoints",
+    metadata,
+    Column("namespace", String(255), primary_key=True),
+    Column("metric_name", String(255), primary_key=True),
+    Column("dimensions", String(1024), primary_key=True),  # canonical JSON of sorted [name, value] pairs
+    Column("period_start", BigInteger, primary_key=True),  # epoch seconds, a minute boundary
+    Column("unit", String(32)),
+    Column("sample_count", BigInteger, nullable=False),
+    Column("sum", Float, nullable=False),
+    Column("minimum", Float, nullable=False),
+    Column("maximum", Float, nullable=False),
+)
+
+alarm_states = Table(
+    "alarm_states",
+    metadata,
+    Column("name", String(255), primary_key=True),
+    Column("state", String(32), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("reason_data", Text),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Column("evaluated_at", UTCDateTime()),
+)
+
+alarm_history = Table(
+    "alarm_history",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("alarm_name", String(255), nullable=False),
+    Column("at", UTCDateTime(), nullable=False),
+    Column("item_type", String(32), nullable=False),  # StateUpdate | Action | ConfigurationUpdate
+    Column("summary", Text, nullable=False),
+    Column("data", Document(), nullable=False),
+    Index(None, "alarm_name", "at"),
+)
+
+definitions = Table(
+    "definitions",
+    metadata,
+    Column("kind", String(32), primary_key=True),  # metric-filter | alarm | composite-alarm
+    Column("name", String(512), primary_key=True),
+    Column("body", Document(), nullable=False),  # AWS's own shape (DescribeMetricFilters / DescribeAlarms)
+    Column("origin", String(256), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+)
+
+published_messages = Table(
+    "published_messages",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("topic", String(1024), nullable=False),
+    Column("subject", String(100)),
+    Column("message", Text, nullable=False),
+    Column("attributes", Document(), nullable=False),
+    Column("source", String(64), nullable=False),
+    Column("at", UTCDateTime(), nullable=False),
+    Index(None, "topic", "at"),
 )

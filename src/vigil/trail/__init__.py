@@ -1,7 +1,8 @@
-"""CloudTrail semantics re-implemented as pure functions (aws-semantics.md §6).
+"""CloudTrail: where records come from, which a trail keeps, and whether log files are intact.
 
-``selectors`` decides which records a trail's event selectors let through, so checks can say
-what a trail does and does not log without asking AWS.
+``sources`` reads records (files, stdin, S3, SQS, LookupEvents) in checkpointed batches;
+``selectors`` decides which records a trail's event selectors let through (aws-semantics.md §6.4);
+``pipeline`` routes records to log groups and metric filters; ``integrity`` validates digest files.
 """
 
 from vigil.trail.selectors import (
@@ -16,13 +17,19 @@ from vigil.trail.selectors import (
     record_category,
     selects,
 )
+from vigil.trail.sources import Batch, Quarantined, Source, SourceUnavailable, open_source
 
 __all__ = [
     "AdvancedSelector",
     "BasicSelector",
+    "Batch",
     "DataResource",
     "FieldSelector",
+    "Quarantined",
     "SelectorError",
+    "Source",
+    "SourceUnavailable",
+    "open_source",
     "parse_advanced_event_selectors",
     "parse_event_selectors",
     "parse_trail_selectors",

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Final, Literal
 
+import orjson
+
 from vigil.logs.pattern.lexer import WORD_CHARS, PatternError, is_number
 from vigil.logs.pattern.parser import (
     AnyTokens,
@@ -65,6 +67,22 @@ class _Missing:
 
 
 MISSING: Final = _Missing()
+
+
+def number_text(value: object) -> str | None:
+    """A JSON number's text, whether kept as a lexeme or parsed by orjson (int/float); else None.
+
+    Events on the pipeline are orjson-parsed dicts; a CloudTrail record delivered to a log group is
+    its orjson serialisation, so orjson's text for a float is the text AWS would have matched."""
+    if isinstance(value, JsonNumber):
+        return value.text
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return orjson.dumps(value).decode()
+    return None
 
 
 def compile_ast(ast: PatternAst, term_mode: TermMode) -> Matcher:
@@ -195,22 +213,27 @@ def resolve(document: object, selector: Selector) -> object:
     return current
 
 
-def _scalar_text(target: str | JsonNumber | bool) -> str:
+def _scalar_text(target: object) -> str:
     if isinstance(target, bool):
         return "true" if target else "false"
-    if isinstance(target, JsonNumber):
-        return target.text
-    return target
+    if isinstance(target, str):
+        return target
+    return number_text(target) or ""
 
 
-def _json_equals(value: Value) -> Callable[[str | JsonNumber | bool], bool]:
+def _json_equals(value: Value) -> Callable[[object], bool]:
     """§1.3 step 3: numeric equality for an unquoted number, else wildcard test on the source text."""
     if value.kind == "regex":
         search = compile_regex(value.text, value.pos).search
         return lambda target: search(_scalar_text(target)) is not None
     number = _number(value.text) if value.is_number else None
     if number is not None:
-        return lambda target: isinstance(target, JsonNumber) and Decimal(target.text) == number
+
+        def numeric(target: object) -> bool:
+            text = number_text(target)
+            return text is not None and Decimal(text) == number
+
+        return numeric
     text = value.text
     return lambda target: wildcard_match(text, _scalar_text(target))
 
@@ -222,8 +245,8 @@ def _compile_comparison(node: Comparison) -> Callable[[object], bool]:
         operand = Decimal(node.value.text)
 
         def relational(document: object) -> bool:
-            target = resolve(document, selector)
-            return isinstance(target, JsonNumber) and compare(Decimal(target.text), operand)
+            text = number_text(resolve(document, selector))
+            return text is not None and compare(Decimal(text), operand)
 
         return relational
     equals = _json_equals(node.value)
@@ -232,7 +255,7 @@ def _compile_comparison(node: Comparison) -> Callable[[object], bool]:
     def equality(document: object) -> bool:
         target = resolve(document, selector)
         # Step 1: missing, null, object and array targets never satisfy a comparison, not even !=.
-        if not isinstance(target, str | JsonNumber | bool):
+        if not isinstance(target, str | JsonNumber | bool | int | float):
             return False
         return equals(target) != negate
 
@@ -263,6 +286,18 @@ def _compile_json(ast: JsonPattern) -> Matcher:
         return {} if document is not None and test(document) else None
 
     return match
+
+
+def compile_document_test(ast: PatternAst) -> Callable[[object], bool] | None:
+    """For JSON patterns (and the match-all pattern), a test on an already-parsed event; else None.
+
+    The pipeline parses each record once with orjson and runs every JSON filter on the dict, so
+    JSON filters never re-parse the message."""
+    if isinstance(ast, MatchAll):
+        return lambda document: True
+    if isinstance(ast, JsonPattern):
+        return _compile_json_expr(ast.expr)
+    return None
 
 
 # ---------------------------------------------------------------------------------------- space-delimited

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from vigil.rules.checks import identity, logging, network, storage
+from vigil.rules.checks import monitoring as cis_monitoring  # CIS 5.1–5.15 metric filter + alarm chains
 from vigil.rules.conditions import Env
 from vigil.rules.spec import Outcome
 
@@ -22,4 +23,5 @@ CHECKS: dict[str, Check] = {
     **identity.CHECKS,
     **logging.CHECKS,
     **storage.CHECKS,
+    **cis_monitoring.CHECKS,
 }

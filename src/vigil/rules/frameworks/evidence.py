@@ -12,12 +12,6 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-_MONITORING = (
-    "Vigil records the metric filters and alarms below; deciding whether they match the benchmark's "
-    "filter pattern needs the CloudWatch Logs pattern engine (CloudTrail ingestion), so check them here.",
-    ("AWS::Logs::LogGroup", "AWS::CloudWatch::Alarm"),
-)
-
 
 @dataclass(frozen=True)
 class Evidence:
@@ -27,7 +21,6 @@ class Evidence:
 
 EVIDENCE: dict[str, dict[str, Evidence]] = {
     "cis-aws-7.0": {
-        "5.": Evidence(*_MONITORING),
         "2.1.": Evidence(
             "AWS Organizations is not recorded yet (organisation scans come with multi-account support)."
         ),
@@ -47,9 +40,7 @@ EVIDENCE: dict[str, dict[str, Evidence]] = {
             "VPC endpoints are not recorded yet; the VPCs recorded are listed.", ("AWS::EC2::VPC",)
         ),
     },
-    "cis-aws-5.0": {
-        "4.": Evidence(*_MONITORING),
-    },
+    "cis-aws-5.0": {},
 }
 
 

@@ -1,0 +1,113 @@
+"""The SNS message CloudWatch publishes when an alarm changes state (spec §3.5).
+
+Pure: (definition, transition, account, region) → (subject, message JSON text). Field order,
+timestamp format (``yyyy-MM-dd'T'HH:mm:ss.SSS+0000``), the upper-snake statistic, lower-case
+dimension keys and the long region name are AWS's.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from functools import cache
+from typing import Any, Final
+
+import botocore.session
+import orjson
+
+from vigil.alarms.alarm import AlarmDefinition, Transition
+
+SUBJECT_LIMIT: Final = 100  # SNS subjects are at most 100 characters (§3.5: truncate long names)
+
+_STATISTIC_WORD: Final = {
+    "Average": "AVERAGE",
+    "Sum": "SUM",
+    "SampleCount": "SAMPLE_COUNT",
+    "Minimum": "MINIMUM",
+    "Maximum": "MAXIMUM",
+}
+
+
+@cache
+def _region_names() -> dict[str, str]:
+    endpoints = botocore.session.get_session().get_data("endpoints")
+    return {
+        code: info["description"]
+        for partition in endpoints["partitions"]
+        for code, info in partition.get("regions", {}).items()
+    }
+
+
+def region_long_name(region: str) -> str:
+    """``us-east-1`` → ``US East (N. Virginia)``, from botocore's endpoint data; unknown codes as is."""
+    return _region_names().get(region, region)
+
+
+def cloudwatch_time(t: datetime) -> str:
+    return t.strftime("%Y-%m-%dT%H:%M:%S.") + f"{t.microsecond // 1000:03d}+0000"
+
+
+def alarm_arn(name: str, account: str, region: str) -> str:
+    return f"arn:aws:cloudwatch:{region}:{account}:alarm:{name}"
+
+
+def subject(definition: AlarmDefinition, new_state: str, region: str) -> str:
+    text = f'{new_state}: "{definition.name}" in {region_long_name(region)}'
+    if len(text) <= SUBJECT_LIMIT:
+        return text
+    room = SUBJECT_LIMIT - len(f'{new_state}: "..." in {region_long_name(region)}')
+    return f'{new_state}: "{definition.name[: max(room, 1)]}..." in {region_long_name(region)}'[
+        :SUBJECT_LIMIT
+    ]
+
+
+def trigger(definition: AlarmDefinition) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "MetricName": definition.metric.name,
+        "Namespace": definition.metric.namespace,
+    }
+    if definition.statistic in _STATISTIC_WORD:
+        out["StatisticType"] = "Statistic"
+        out["Statistic"] = _STATISTIC_WORD[definition.statistic]
+    else:
+        out["StatisticType"] = "ExtendedStatistic"
+        out["ExtendedStatistic"] = definition.statistic
+    out["Unit"] = None
+    out["Dimensions"] = [{"value": v, "name": k} for k, v in definition.metric.dimensions]
+    out["Period"] = definition.period
+    out["EvaluationPeriods"] = definition.evaluation_periods
+    if definition.datapoints_to_alarm is not None:
+        out["DatapointsToAlarm"] = definition.datapoints_to_alarm
+    out["ComparisonOperator"] = definition.comparison_operator
+    out["Threshold"] = float(definition.threshold)
+    out["TreatMissingData"] = definition.treat_missing_data
+    out["EvaluateLowSampleCountPercentile"] = definition.evaluate_low_sample_count_percentile
+    return out
+
+
+def alarm_message(
+    definition: AlarmDefinition,
+    transition: Transition,
+    *,
+    account: str,
+    region: str,
+    configuration_updated: datetime,
+) -> tuple[str, str]:
+    """(Subject, Message) of the SNS notification for a state change."""
+    state = transition.state
+    body = {
+        "AlarmName": definition.name,
+        "AlarmDescription": definition.description,
+        "AWSAccountId": account,
+        "AlarmConfigurationUpdatedTimestamp": cloudwatch_time(configuration_updated),
+        "NewStateValue": state.value,
+        "NewStateReason": state.reason,
+        "StateChangeTime": cloudwatch_time(state.timestamp),
+        "Region": region_long_name(region),
+        "AlarmArn": alarm_arn(definition.name, account, region),
+        "OldStateValue": transition.previous.value,
+        "OKActions": list(definition.ok_actions),
+        "AlarmActions": list(definition.alarm_actions),
+        "InsufficientDataActions": list(definition.insufficient_data_actions),
+        "Trigger": trigger(definition),
+    }
+    return subject(definition, state.value, region), orjson.dumps(body).decode()

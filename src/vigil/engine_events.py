@@ -1,0 +1,532 @@
+"""The event side of the engine: what the settings say about trails, filters and alarms (the
+catalog), ingestion, event search, alarm ticks on wall time, replay on event time, retention.
+
+Like ``engine.py`` this is wiring only: the pure parts are ``trail/pipeline.py``,
+``logs/``, ``alarms/``; the store parts ``store/events.py`` and ``store/alarms.py``.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from functools import cached_property
+from typing import Any, Protocol
+
+from sqlalchemy import Connection
+
+from vigil.alarms.alarm import AlarmDefinition, Transition
+from vigil.alarms.aws_shape import definition_from_aws
+from vigil.alarms.message import alarm_message
+from vigil.alarms.runner import Fired, check_statistic, metric_key, replay, tick, window
+from vigil.engine import Context
+from vigil.errors import ConfigError, Problem
+from vigil.logs.metric_filters import MetricFilter, MetricFilterError, MetricTransformation
+from vigil.logs.pattern import compile_pattern
+from vigil.notify.publish import StorePublisher
+from vigil.settings import EventsSettings, local_topic_arn
+from vigil.store import alarms as alarm_store
+from vigil.store import events as event_store
+from vigil.store.schema import scans
+from vigil.trail.pipeline import (
+    DEFAULT_TRAIL,
+    GroupFilters,
+    Router,
+    Trail,
+    index_filters,
+    trail_from_settings,
+)
+from vigil.trail.selectors import SelectorError
+
+log = logging.getLogger("vigil.events")
+
+ROOT_ACTIVITY = "vigil-root-activity"
+WITHOUT_MFA = "vigil-api-without-mfa"
+
+
+# ------------------------------------------------------------------------------------------ catalog
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """Trails, metric filters and alarms in force: the config file, the monitoring pack, imports."""
+
+    trails: tuple[Trail, ...]
+    filters: tuple[MetricFilter, ...]
+    alarms: tuple[AlarmDefinition, ...]
+    retention: dict[str, int | None]
+    origins: dict[str, str] = field(default_factory=dict)  # alarm or filter name → where it comes from
+
+    @cached_property
+    def router(self) -> Router:
+        return Router(self.trails)
+
+    @cached_property
+    def index(self) -> dict[str, GroupFilters]:
+        return index_filters(self.filters)
+
+    def alarm(self, name: str) -> AlarmDefinition | None:
+        return next((a for a in self.alarms if a.name == name), None)
+
+
+def _monitoring(events: EventsSettings) -> tuple[list[MetricFilter], list[AlarmDefinition], list[str]]:
+    from vigil.logs.monitoring import PACK_IDS, monitoring_pack
+
+    m = events.monitoring
+    chosen = [
+        pid
+        for pid in PACK_IDS
+        if pid not in m.disabled
+        and (
+            (pid == ROOT_ACTIVITY and m.root_activity)
+            or (pid == WITHOUT_MFA and m.without_mfa)
+            or (pid.startswith("cis-") and m.cis)
+        )
+    ]
+    pack = monitoring_pack(events.default_log_group, actions=(local_topic_arn(m.topic),), include=chosen)
+    return list(pack.filters), list(pack.alarms), chosen
+
+
+def build_catalog(
+    events: EventsSettings, imported: Iterable[tuple[str, dict[str, Any], str]] = ()
+) -> Catalog:
+    """The catalog from the settings (and definitions imported into the store); every problem at once."""
+    problems: list[Problem] = []
+    trails: list[Trail] = []
+    if events.default_trail:
+        trails.append(Trail(DEFAULT_TRAIL, events.default_log_group))
+    for i, t in enumerate(events.trails):
+        try:
+            trails.append(
+                trail_from_settings(
+                    t.name, t.log_group, t.regions, t.event_selectors, t.advanced_event_selectors
+                )
+            )
+        except SelectorError as exc:
+            problems.append(
+                Problem(f"events.trails[{i}]", str(exc), "fix the selectors as CloudTrail takes them")
+            )
+    filters: list[MetricFilter] = []
+    alarms: list[AlarmDefinition] = []
+    origins: dict[str, str] = {}
+    pack_filters, pack_alarms, _ = _monitoring(events)
+    for f in pack_filters:
+        filters.append(f)
+        origins[f"filter:{f.name}"] = "monitoring pack"
+    for a in pack_alarms:
+        alarms.append(a)
+        origins[a.name] = "monitoring pack"
+    for i, mf in enumerate(events.metric_filters):
+        try:
+            filters.append(
+                MetricFilter(
+                    mf.name,
+                    mf.log_group,
+                    mf.pattern,
+                    (
+                        MetricTransformation(
+                            mf.metric_name,
+                            mf.metric_namespace,
+                            mf.metric_value,
+                            mf.default_value,
+                            dict(mf.dimensions),
+                            mf.unit,
+                        ),
+                    ),
+                )
+            )
+            origins[f"filter:{mf.name}"] = "config"
+        except MetricFilterError as exc:
+            problems.append(Problem(f"events.metric_filters[{i}]", str(exc), exc.hint or "fix the filter"))
+    for i, body in enumerate(events.alarms):
+        try:
+            definition = definition_from_aws(body)
+            check_statistic(definition)
+            alarms.append(definition)
+            origins[definition.name] = "config"
+        except ConfigError as exc:
+            problems.extend(Problem(f"events.alarms[{i}] {p.where}", p.message, p.hint) for p in exc.problems)
+    for name, body, origin in imported:
+        if any(a.name == name for a in alarms) or body.get("_kind") == "metric-filter":
+            continue
+        try:
+            definition = definition_from_aws(body)
+            check_statistic(definition)
+            alarms.append(definition)
+            origins[name] = origin
+        except ConfigError as exc:
+            log.warning("imported alarm %s from %s is not evaluated: %s", name, origin, exc)
+    names = [a.name for a in alarms]
+    for dup in sorted({n for n in names if names.count(n) > 1}):
+        problems.append(Problem(f"alarm {dup!r}", "is defined twice", "give each alarm a unique name"))
+    if problems:
+        raise ConfigError(problems, source="events settings")
+    retention = {g.name: g.retention_days for g in events.log_groups}
+    for trail in trails:
+        retention.setdefault(trail.log_group, events.default_retention_days)
+    return Catalog(tuple(trails), tuple(filters), tuple(alarms), retention, origins)
+
+
+def catalog(ctx: Context) -> Catalog:
+    with ctx.store.connect() as conn:
+        imported = alarm_store.load_definitions(conn, "alarm")
+        imported_filters = alarm_store.load_definitions(conn, "metric-filter")
+    base = build_catalog(ctx.settings.events, imported)
+    extra = [
+        f for f in (_imported_filter(body, origin) for _, body, origin in imported_filters) if f is not None
+    ]
+    if not extra:
+        return base
+    return Catalog(base.trails, base.filters + tuple(extra), base.alarms, base.retention, base.origins)
+
+
+def _imported_filter(body: dict[str, Any], origin: str) -> MetricFilter | None:
+    """A DescribeMetricFilters item as a MetricFilter (None, with a warning, when it cannot run here)."""
+    try:
+        transformations = tuple(
+            MetricTransformation(
+                t["metricName"],
+                t["metricNamespace"],
+                t["metricValue"],
+                t.get("defaultValue"),
+                dict(t.get("dimensions") or {}),
+                t.get("unit"),
+            )
+            for t in body.get("metricTransformations", ())
+        )
+        return MetricFilter(
+            body["filterName"], body["logGroupName"], body.get("filterPattern", ""), transformations
+        )
+    except (KeyError, TypeError, MetricFilterError) as exc:
+        log.warning("imported metric filter from %s is not run: %s", origin, exc)
+        return None
+
+
+# ------------------------------------------------------------------------------------------- ingest
+
+
+class IngestListener(Protocol):
+    def source_started(self, key: str, total: int | None) -> None: ...
+    def batch_done(self, key: str, location: str, size: int, result: event_store.BatchResult) -> None: ...
+
+
+class _Quiet:
+    def source_started(self, key: str, total: int | None) -> None:
+        return None
+
+    def batch_done(self, key: str, location: str, size: int, result: event_store.BatchResult) -> None:
+        return None
+
+
+@dataclass
+class IngestReport:
+    sources: list[str] = field(default_factory=list)
+    batches: int = 0
+    records: int = 0
+    stored: int = 0
+    duplicates: int = 0
+    skipped: int = 0  # records no trail keeps
+    quarantined: list[tuple[str, str]] = field(default_factory=list)
+    new_rows: list[Any] = field(default_factory=list, repr=False)  # EventRows newly stored (watch uses them)
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "sources": self.sources,
+            "batches": self.batches,
+            "records": self.records,
+            "stored": self.stored,
+            "duplicates": self.duplicates,
+            "notKeptByAnyTrail": self.skipped,
+            "quarantined": [{"location": loc, "reason": why} for loc, why in self.quarantined],
+            "seconds": round(self.seconds, 3),
+        }
+
+
+def ingest(
+    ctx: Context,
+    specs: Sequence[str],
+    *,
+    listener: IngestListener | None = None,
+    cat: Catalog | None = None,
+    keep_rows: bool = False,
+    max_batches: int | None = None,
+) -> IngestReport:
+    """Read each source from its checkpoint; store every batch's effects with its checkpoint."""
+    import time
+
+    from vigil.trail.sources import open_source
+
+    started = time.perf_counter()
+    cat = cat or catalog(ctx)
+    listener = listener or _Quiet()
+    report = IngestReport()
+    session = ctx.session if any(_needs_aws(s) for s in specs) else None
+    for spec in specs:
+        source = open_source(spec, session=session, stdin=sys.stdin.buffer)
+        report.sources.append(source.key)
+        with ctx.store.connect() as conn:
+            checkpoint = event_store.load_checkpoint(conn, source.key)
+        listener.source_started(source.key, source.total())
+        for batch in source.batches(checkpoint):
+            rows, rejected = cat.router.rows_checked(batch.records)
+            entries = [(q.location, q.reason, q.size) for q in batch.quarantined]
+            entries += [(f"{batch.location}#{i}", reason, None) for i, reason in rejected]
+            with ctx.store.begin() as conn:
+                result = event_store.commit_batch(
+                    conn,
+                    source=source.key,
+                    rows=rows,
+                    records=len(batch.records),
+                    index=cat.index,
+                    checkpoint=batch.checkpoint,
+                    quarantine_entries=entries,
+                    new_rows=report.new_rows if keep_rows else None,
+                )
+            if batch.ack is not None:
+                batch.ack()
+            report.batches += 1
+            report.records += len(batch.records)
+            report.stored += result.stored
+            report.duplicates += result.duplicates
+            report.skipped += len(batch.records) - len(rejected) - len({r.event_id for r in rows})
+            report.quarantined.extend((loc, why) for loc, why, _ in entries)
+            listener.batch_done(source.key, batch.location, batch.size, result)
+            if max_batches is not None and report.batches >= max_batches:
+                break
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _needs_aws(spec: str) -> bool:
+    return spec.startswith(("s3://", "sqs://", "https://sqs", "lookup-events"))
+
+
+# ------------------------------------------------------------------------------------------- search
+
+
+@dataclass(frozen=True)
+class Found:
+    log_group: str
+    event_id: str
+    event_time: datetime
+    event_name: str
+    event_source: str
+    region: str
+    principal: str | None
+    source_ip: str | None
+    error_code: str | None
+    message: str
+
+
+def search(
+    ctx: Context,
+    *,
+    pattern: str = "",
+    since: datetime | None = None,
+    until: datetime | None = None,
+    log_groups: Sequence[str] = (),
+    limit: int | None = 100,
+) -> Iterator[Found]:
+    """FilterLogEvents over stored events: those matching ``pattern``, oldest first."""
+    import orjson
+
+    compiled = compile_pattern(pattern)
+    names: list[str] | None = None
+    from vigil.logs.pattern.parser import JsonPattern
+    from vigil.trail.pipeline import required_values
+
+    if isinstance(compiled.ast, JsonPattern):
+        pinned = required_values(compiled.ast.expr, "eventName")
+        names = sorted(pinned) if pinned is not None else None
+    count = 0
+    with ctx.store.connect() as conn:
+        for e in event_store.scan_events(
+            conn,
+            log_groups=log_groups,
+            since_ms=_ms(since),
+            until_ms=_ms(until),
+            event_names=names,
+        ):
+            hit = (
+                compiled.match_record(orjson.loads(e.message), _text_of(e.message))
+                if compiled.kind == "json"
+                else compiled.match(e.message)
+            )
+            if hit is None:
+                continue
+            yield Found(
+                e.log_group,
+                e.event_id,
+                datetime.fromtimestamp(e.event_time / 1000, UTC),
+                e.event_name,
+                e.event_source,
+                e.region,
+                e.principal,
+                e.source_ip,
+                e.error_code,
+                e.message,
+            )
+            count += 1
+            if limit is not None and count >= limit:
+                return
+
+
+def _text_of(message: str) -> Callable[[], str]:
+    return lambda: message
+
+
+def _ms(t: datetime | None) -> int | None:
+    return None if t is None else int(t.timestamp() * 1000)
+
+
+# ------------------------------------------------------------------------------------------- alarms
+
+
+@dataclass(frozen=True)
+class AlarmTick:
+    name: str
+    transition: Transition
+
+
+def _account(conn: Connection) -> str:
+    """The account alarm messages name: the one the latest scan recorded (Vigil's alarms live there)."""
+    from sqlalchemy import select
+
+    for accounts in conn.execute(select(scans.c.accounts).order_by(scans.c.id.desc()).limit(5)).scalars():
+        if isinstance(accounts, list) and accounts:
+            return str(accounts[0])
+    return "000000000000"
+
+
+def evaluate_alarms(
+    ctx: Context, now: datetime | None = None, *, cat: Catalog | None = None, names: Sequence[str] = ()
+) -> list[AlarmTick]:
+    """One wall-time tick of every alarm: store states, history, and publish actions on changes."""
+    now = now or datetime.now(UTC)
+    cat = cat or catalog(ctx)
+    chosen = [a for a in cat.alarms if not names or a.name in names]
+    out: list[AlarmTick] = []
+    if not chosen:
+        return out
+    first = min(window(a, now)[0] for a in chosen)
+    end = max(window(a, now)[1] for a in chosen)
+    region = ctx.settings.aws.home_region
+    with ctx.store.begin() as conn:
+        account = _account(conn)
+        states = alarm_store.load_states(conn)
+        keys = {a.name: metric_key(a, event_store.dimensions_key) for a in chosen}
+        rows = event_store.datapoints_between(conn, set(keys.values()), first, end)
+        publisher = StorePublisher(conn)
+        for a in chosen:
+            previous = states.get(a.name)
+            transition = tick(a, rows[keys[a.name]], previous, now)
+            alarm_store.save_tick(conn, a.name, transition, now, known=previous is not None)
+            if transition.changed:
+                subject, message = alarm_message(
+                    a, transition, account=account, region=region, configuration_updated=now
+                )
+                for action in transition.actions:
+                    publisher.publish(
+                        action,
+                        subject=subject,
+                        message=message,
+                        attributes={
+                            "source": "alarm",
+                            "AlarmName": a.name,
+                            "NewStateValue": transition.state.value,
+                        },
+                        source="alarm",
+                        at=now,
+                    )
+                    alarm_store.record_action(conn, a.name, action, now, ok=True, detail="published")
+            out.append(AlarmTick(a.name, transition))
+    return out
+
+
+def replay_alarms(
+    ctx: Context,
+    *,
+    since: datetime,
+    until: datetime,
+    names: Sequence[str] = (),
+    cat: Catalog | None = None,
+    recount: bool = False,
+) -> list[Fired]:
+    """Run alarms over stored datapoints in event time; with ``recount``, first rebuild datapoints
+    from stored events with the current filters (so new filters see past events)."""
+    cat = cat or catalog(ctx)
+    chosen = [a for a in cat.alarms if not names or a.name in names]
+    start_s = int(since.timestamp()) // 60 * 60
+    end_s = int(until.timestamp())
+    fired: list[Fired] = []
+    with ctx.store.connect() as conn:
+        if recount:
+            rows_by_key = _recount(conn, cat, since, until)
+        else:
+            keys = {metric_key(a, event_store.dimensions_key) for a in chosen}
+            margin = max((a.period * (a.evaluation_periods + 3) for a in chosen), default=0)
+            rows_by_key = event_store.datapoints_between(conn, keys, start_s - margin, end_s + 1)
+    for a in chosen:
+        fired.extend(replay(a, rows_by_key.get(metric_key(a, event_store.dimensions_key), []), since, until))
+    return sorted(fired, key=lambda f: (f.at, f.alarm))
+
+
+def _recount(
+    conn: Connection, cat: Catalog, since: datetime, until: datetime
+) -> dict[tuple[str, str, str], list[tuple[int, int, float, float, float]]]:
+    import orjson
+
+    from vigil.trail.pipeline import EventRow, aggregate
+
+    rows: list[EventRow] = []
+    for e in event_store.scan_events(conn, since_ms=_ms(since), until_ms=_ms(until)):
+        rows.append(
+            EventRow(
+                e.log_group,
+                e.event_id,
+                e.event_time,
+                e.account_id,
+                e.region,
+                e.event_source,
+                e.event_name,
+                e.principal,
+                e.source_ip,
+                e.error_code,
+                e.message,
+                orjson.loads(e.message),
+            )
+        )
+    out: dict[tuple[str, str, str], list[tuple[int, int, float, float, float]]] = {}
+    for key, agg in sorted(aggregate(rows, cat.index).items(), key=lambda item: item[0][3]):
+        mk = (key[0], key[1], event_store.dimensions_key(key[2]))
+        out.setdefault(mk, []).append((key[3], agg.count, agg.total, agg.minimum, agg.maximum))
+    return out
+
+
+# ---------------------------------------------------------------------------------------- retention
+
+
+def apply_retention(
+    ctx: Context, now: datetime | None = None, *, cat: Catalog | None = None
+) -> dict[str, int]:
+    """Delete events older than each log group's retention; return the counts deleted."""
+    now = now or datetime.now(UTC)
+    cat = cat or catalog(ctx)
+    out: dict[str, int] = {}
+    with ctx.store.begin() as conn:
+        groups = [g for g, *_ in event_store.log_group_counts(conn)]
+        for group in groups:
+            days = cat.retention.get(group, ctx.settings.events.default_retention_days)
+            if days is None:
+                continue
+            cutoff = int((now - timedelta(days=days)).timestamp() * 1000)
+            gone = event_store.expire_events(conn, group, cutoff)
+            if gone:
+                out[group] = gone
+    return out
+
+
+Clock = Callable[[], datetime]
