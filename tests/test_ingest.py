@@ -258,3 +258,58 @@ def test_search_and_retention(sqlite_store: Store) -> None:
     assert gone == {"aws-cloudtrail-logs-vigil": len(stratus_records())}
     with sqlite_store.connect() as conn:
         assert conn.execute(select(func.count()).select_from(log_events)).scalar_one() == 0
+
+
+def test_composite_alarms_follow_their_children(sqlite_store: Store, tmp_path: Path) -> None:
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    last_period = now - timedelta(seconds=now.timestamp() % 300) - timedelta(minutes=5)
+    path = tmp_path / "root.json"
+    path.write_bytes(orjson.dumps({"Records": [now_record(1, last_period + timedelta(seconds=30))]}))
+    topic = local_topic_arn("pager")
+    ctx = make_ctx(
+        sqlite_store,
+        {
+            "composite_alarms": [
+                {
+                    "AlarmName": "root-and-no-trail-change",
+                    "AlarmRule": 'ALARM("vigil-root-activity") AND NOT ALARM(cis-5.5-cloudtrail-changes)',
+                    "AlarmActions": [topic],
+                }
+            ]
+        },
+    )
+    engine_events.ingest(ctx, [str(path)])
+    ticks = {t.name: t.transition for t in engine_events.evaluate_alarms(ctx, now)}
+    composite = ticks["root-and-no-trail-change"]
+    assert (composite.changed, composite.state.value) == (True, "ALARM")
+    assert composite.state.reason.endswith("was created and its alarm rule evaluates to ALARM")
+    with sqlite_store.connect() as conn:
+        sent = conn.execute(select(published_messages).where(published_messages.c.topic == topic)).all()
+    body = orjson.loads(sent[0].message)
+    assert body["AlarmRule"].startswith('ALARM("vigil-root-activity")')
+    assert [c["Arn"].rsplit(":", 1)[1] for c in body["TriggeringChildren"]] == [
+        "vigil-root-activity",
+        "cis-5.5-cloudtrail-changes",
+    ]
+    later = {t.name: t.transition for t in engine_events.evaluate_alarms(ctx, now + timedelta(minutes=20))}
+    assert later["root-and-no-trail-change"].state.value == "OK"
+    assert "vigil-root-activity transitioned to OK" in later["root-and-no-trail-change"].state.reason
+
+
+@pytest.mark.parametrize(
+    ("rules", "expected"),
+    [
+        ([("a", 'ALARM("nope")')], "names alarms that do not exist: nope"),
+        ([("a", "ALARM(b)"), ("b", "ALARM(a)")], "a → b → a"),
+        ([("a", "ALARM(vigil-root-activity) AND")], "alarm_rule: alarm rule: at column 31"),
+    ],
+)
+def test_bad_composites_are_config_errors(
+    sqlite_store: Store, rules: list[tuple[str, str]], expected: str
+) -> None:
+    from vigil.errors import ConfigError
+
+    ctx = make_ctx(sqlite_store, {"composite_alarms": [{"AlarmName": n, "AlarmRule": r} for n, r in rules]})
+    with pytest.raises(ConfigError) as excinfo:
+        engine_events.catalog(ctx)
+    assert expected in str(excinfo.value)

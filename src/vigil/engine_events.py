@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
@@ -17,12 +17,21 @@ from typing import Any, Protocol
 
 from sqlalchemy import Connection
 
-from vigil.alarms.alarm import AlarmDefinition, Transition
-from vigil.alarms.aws_shape import definition_from_aws
-from vigil.alarms.message import alarm_message
+from vigil.alarms.alarm import AlarmDefinition, Transition, initial_state
+from vigil.alarms.aws_shape import composite_from_aws, definition_from_aws
+from vigil.alarms.composite import (
+    CompositeAlarmDefinition,
+    CycleError,
+    alarm_name,
+    evaluation_order,
+    missing_alarms,
+    referenced_alarms,
+    step_composite,
+)
+from vigil.alarms.message import alarm_message, composite_message
 from vigil.alarms.runner import Fired, check_statistic, metric_key, replay, tick, window
 from vigil.engine import Context
-from vigil.errors import ConfigError, Problem
+from vigil.errors import ConfigError, Problem, UsageError
 from vigil.logs.metric_filters import MetricFilter, MetricFilterError, MetricTransformation
 from vigil.logs.pattern import compile_pattern
 from vigil.notify.publish import StorePublisher
@@ -58,6 +67,7 @@ class Catalog:
     alarms: tuple[AlarmDefinition, ...]
     retention: dict[str, int | None]
     origins: dict[str, str] = field(default_factory=dict)  # alarm or filter name → where it comes from
+    composites: tuple[CompositeAlarmDefinition, ...] = ()  # children before parents
 
     @cached_property
     def router(self) -> Router:
@@ -90,7 +100,9 @@ def _monitoring(events: EventsSettings) -> tuple[list[MetricFilter], list[AlarmD
 
 
 def build_catalog(
-    events: EventsSettings, imported: Iterable[tuple[str, dict[str, Any], str]] = ()
+    events: EventsSettings,
+    imported: Iterable[tuple[str, dict[str, Any], str]] = (),
+    imported_composites: Iterable[tuple[str, dict[str, Any], str]] = (),
 ) -> Catalog:
     """The catalog from the settings (and definitions imported into the store); every problem at once."""
     problems: list[Problem] = []
@@ -158,7 +170,8 @@ def build_catalog(
             origins[name] = origin
         except ConfigError as exc:
             log.warning("imported alarm %s from %s is not evaluated: %s", name, origin, exc)
-    names = [a.name for a in alarms]
+    composites = _composites(events.composite_alarms, imported_composites, alarms, problems, origins)
+    names = [a.name for a in alarms] + [c.name for c in composites]
     for dup in sorted({n for n in names if names.count(n) > 1}):
         problems.append(Problem(f"alarm {dup!r}", "is defined twice", "give each alarm a unique name"))
     if problems:
@@ -166,20 +179,72 @@ def build_catalog(
     retention = {g.name: g.retention_days for g in events.log_groups}
     for trail in trails:
         retention.setdefault(trail.log_group, events.default_retention_days)
-    return Catalog(tuple(trails), tuple(filters), tuple(alarms), retention, origins)
+    return Catalog(tuple(trails), tuple(filters), tuple(alarms), retention, origins, composites)
+
+
+def _composites(
+    configured: Sequence[Mapping[str, Any]],
+    imported: Iterable[tuple[str, dict[str, Any], str]],
+    alarms: Sequence[AlarmDefinition],
+    problems: list[Problem],
+    origins: dict[str, str],
+) -> tuple[CompositeAlarmDefinition, ...]:
+    """Composite alarms whose children all exist, ordered children first; problems collected."""
+    found: list[CompositeAlarmDefinition] = []
+    for i, body in enumerate(configured):
+        try:
+            composite = composite_from_aws(body)
+        except (ConfigError, UsageError) as exc:
+            problems.extend(
+                Problem(f"events.composite_alarms[{i}] {p.where}", p.message, p.hint)
+                for p in getattr(exc, "problems", [Problem("", str(exc), "fix the AlarmRule")])
+            )
+            continue
+        found.append(composite)
+        origins[composite.name] = "config"
+    for name, body, origin in imported:
+        try:
+            composite = composite_from_aws(body)
+        except (ConfigError, UsageError) as exc:
+            log.warning("imported composite alarm %s from %s is not evaluated: %s", name, origin, exc)
+            continue
+        if composite.name not in origins:
+            found.append(composite)
+            origins[composite.name] = origin
+    known = {a.name for a in alarms} | {c.name for c in found}
+    for c in found:
+        missing = missing_alarms(c.rule, known)
+        if missing:
+            problems.append(
+                Problem(
+                    f"composite alarm {c.name!r}.AlarmRule",
+                    f"names alarms that do not exist: {', '.join(missing)}",
+                    "define those alarms, or fix the names in the rule",
+                )
+            )
+    try:
+        order = evaluation_order({c.name: c.rule for c in found})
+    except CycleError as exc:
+        problems.append(Problem("events.composite_alarms", exc.message, exc.hint or "break the cycle"))
+        return ()
+    by_name = {c.name: c for c in found}
+    return tuple(by_name[alarm_name(n)] for n in order if alarm_name(n) in by_name)
 
 
 def catalog(ctx: Context) -> Catalog:
     with ctx.store.connect() as conn:
         imported = alarm_store.load_definitions(conn, "alarm")
         imported_filters = alarm_store.load_definitions(conn, "metric-filter")
-    base = build_catalog(ctx.settings.events, imported)
+        imported_composites = alarm_store.load_definitions(conn, "composite-alarm")
+    base = build_catalog(ctx.settings.events, imported, imported_composites)
     extra = [
         f for f in (_imported_filter(body, origin) for _, body, origin in imported_filters) if f is not None
     ]
     if not extra:
         return base
-    return Catalog(base.trails, base.filters + tuple(extra), base.alarms, base.retention, base.origins)
+    return Catalog(
+        base.trails, base.filters + tuple(extra), base.alarms, base.retention, base.origins, base.composites
+    )
 
 
 def _imported_filter(body: dict[str, Any], origin: str) -> MetricFilter | None:
@@ -409,10 +474,10 @@ def evaluate_alarms(
     cat = cat or catalog(ctx)
     chosen = [a for a in cat.alarms if not names or a.name in names]
     out: list[AlarmTick] = []
-    if not chosen:
+    if not chosen and not cat.composites:
         return out
-    first = min(window(a, now)[0] for a in chosen)
-    end = max(window(a, now)[1] for a in chosen)
+    first = min((window(a, now)[0] for a in chosen), default=0)
+    end = max((window(a, now)[1] for a in chosen), default=0)
     region = ctx.settings.aws.home_region
     with ctx.store.begin() as conn:
         account = _account(conn)
@@ -443,6 +508,41 @@ def evaluate_alarms(
                     )
                     alarm_store.record_action(conn, a.name, action, now, ok=True, detail="published")
             out.append(AlarmTick(a.name, transition))
+            states[a.name] = transition.state
+        prefix = f"arn:aws:cloudwatch:{region}:{account}:alarm:"
+        for c in cat.composites if not names else ():
+            previous = states.get(c.name)
+            children = {ref: states.get(alarm_name(ref)) for ref in referenced_alarms(c.rule)}
+            if any(v is None for v in children.values()):
+                continue  # a child not evaluated yet (first tick of a new alarm): next minute
+            transition = step_composite(
+                c,
+                {k: v for k, v in children.items() if v is not None},
+                previous or initial_state(now),
+                now,
+                arn_prefix=prefix,
+            )
+            alarm_store.save_tick(conn, c.name, transition, now, known=previous is not None)
+            if transition.changed:
+                subject, message = composite_message(
+                    c, transition, account=account, region=region, configuration_updated=now
+                )
+                for action in transition.actions:
+                    publisher.publish(
+                        action,
+                        subject=subject,
+                        message=message,
+                        attributes={
+                            "source": "alarm",
+                            "AlarmName": c.name,
+                            "NewStateValue": transition.state.value,
+                        },
+                        source="alarm",
+                        at=now,
+                    )
+                    alarm_store.record_action(conn, c.name, action, now, ok=True, detail="published")
+            out.append(AlarmTick(c.name, transition))
+            states[c.name] = transition.state
     return out
 
 

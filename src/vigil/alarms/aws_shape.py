@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from vigil.alarms.alarm import STATISTICS, AlarmDefinition, MetricRef
+from vigil.alarms.composite import CompositeAlarmDefinition
 from vigil.errors import ConfigError, Problem
 
 #: Fields Vigil cannot evaluate yet: field → why.
@@ -181,3 +182,31 @@ def definition_to_aws(definition: AlarmDefinition) -> dict[str, Any]:
 
 
 __all__ = ["FIELD_TYPES", "UNSUPPORTED", "definition_from_aws", "definition_to_aws"]
+
+
+def composite_from_aws(d: Mapping[str, Any]) -> CompositeAlarmDefinition:
+    """A composite alarm from PutCompositeAlarm's parameters or a DescribeAlarms ``CompositeAlarms`` item."""
+    name = d.get("AlarmName") if isinstance(d, Mapping) else None
+    where = f"composite alarm {name!r}" if isinstance(name, str) else "composite alarm"
+    problems: list[Problem] = []
+    if not isinstance(d, Mapping):
+        raise ConfigError([Problem(where, "expected an object in PutCompositeAlarm's shape", _HINT)])
+    for key in ("AlarmName", "AlarmRule"):
+        if not _is_str(d.get(key)):
+            problems.append(Problem(f"{where}.{key}", f"{key} is required and must be text", _HINT))
+    for key in ("AlarmActions", "OKActions", "InsufficientDataActions"):
+        if key in d and not _is_arn_list(d[key]):
+            problems.append(Problem(f"{where}.{key}", f"{key} must be a list of ARNs", _HINT))
+    if "ActionsEnabled" in d and not _is_bool(d["ActionsEnabled"]):
+        problems.append(Problem(f"{where}.ActionsEnabled", "ActionsEnabled must be true or false", _HINT))
+    if problems:
+        raise ConfigError(problems, source=where)
+    return CompositeAlarmDefinition(
+        name=d["AlarmName"],
+        alarm_rule=d["AlarmRule"],
+        actions_enabled=d.get("ActionsEnabled", True),
+        alarm_actions=tuple(d.get("AlarmActions") or ()),
+        ok_actions=tuple(d.get("OKActions") or ()),
+        insufficient_data_actions=tuple(d.get("InsufficientDataActions") or ()),
+        description=d.get("AlarmDescription"),
+    )

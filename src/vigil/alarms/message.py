@@ -15,6 +15,7 @@ import botocore.session
 import orjson
 
 from vigil.alarms.alarm import AlarmDefinition, Transition
+from vigil.alarms.composite import CompositeAlarmDefinition
 
 SUBJECT_LIMIT: Final = 100  # SNS subjects are at most 100 characters (§3.5: truncate long names)
 
@@ -50,14 +51,14 @@ def alarm_arn(name: str, account: str, region: str) -> str:
     return f"arn:aws:cloudwatch:{region}:{account}:alarm:{name}"
 
 
-def subject(definition: AlarmDefinition, new_state: str, region: str) -> str:
-    text = f'{new_state}: "{definition.name}" in {region_long_name(region)}'
+def _subject(name: str, new_state: str, region: str) -> str:
+    """``ALARM: "name" in US East (N. Virginia)``, the name shortened to keep SNS's 100 characters."""
+    place = region_long_name(region)
+    text = f'{new_state}: "{name}" in {place}'
     if len(text) <= SUBJECT_LIMIT:
         return text
-    room = SUBJECT_LIMIT - len(f'{new_state}: "..." in {region_long_name(region)}')
-    return f'{new_state}: "{definition.name[: max(room, 1)]}..." in {region_long_name(region)}'[
-        :SUBJECT_LIMIT
-    ]
+    room = max(SUBJECT_LIMIT - len(f'{new_state}: "..." in {place}'), 1)
+    return f'{new_state}: "{name[:room]}..." in {place}'[:SUBJECT_LIMIT]
 
 
 def trigger(definition: AlarmDefinition) -> dict[str, Any]:
@@ -110,4 +111,39 @@ def alarm_message(
         "InsufficientDataActions": list(definition.insufficient_data_actions),
         "Trigger": trigger(definition),
     }
-    return subject(definition, state.value, region), orjson.dumps(body).decode()
+    return _subject(definition.name, state.value, region), orjson.dumps(body).decode()
+
+
+def composite_message(
+    definition: CompositeAlarmDefinition,
+    transition: Transition,
+    *,
+    account: str,
+    region: str,
+    configuration_updated: datetime,
+) -> tuple[str, str]:
+    """(Subject, Message) for a composite alarm's state change: the metric message's common fields,
+    ``AlarmRule`` instead of ``Trigger``, and the children that decided it (``TriggeringChildren``)."""
+    state = transition.state
+    triggering = orjson.loads(state.reason_data or "{}").get("triggeringAlarms", [])
+    body = {
+        "AlarmName": definition.name,
+        "AlarmDescription": definition.description,
+        "AWSAccountId": account,
+        "AlarmConfigurationUpdatedTimestamp": cloudwatch_time(configuration_updated),
+        "NewStateValue": state.value,
+        "NewStateReason": state.reason,
+        "StateChangeTime": cloudwatch_time(state.timestamp),
+        "Region": region_long_name(region),
+        "AlarmArn": alarm_arn(definition.name, account, region),
+        "OldStateValue": transition.previous.value,
+        "OKActions": list(definition.ok_actions),
+        "AlarmActions": list(definition.alarm_actions),
+        "InsufficientDataActions": list(definition.insufficient_data_actions),
+        "AlarmRule": definition.alarm_rule,
+        "TriggeringChildren": [
+            {"Arn": t["arn"], "State": {"Value": t["state"]["value"], "Timestamp": t["state"]["timestamp"]}}
+            for t in triggering
+        ],
+    }
+    return _subject(definition.name, state.value, region), orjson.dumps(body).decode()
