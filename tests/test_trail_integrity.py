@@ -7,6 +7,7 @@ import base64
 import gzip
 import hashlib
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -16,9 +17,10 @@ from typing import Any
 import pytest
 from botocore.stub import Stubber
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from typer.testing import CliRunner
 
+import vigil.cli  # noqa: F401  (loads the main app first, as `vigil trail` does: cli_trail imports it)
 from conftest import Account
 from vigil.cli_trail import trail_app
 from vigil.model import parse_when
@@ -203,24 +205,118 @@ def statuses(report: dict[str, Any]) -> dict[str, str]:
 # -- the pure parts --------------------------------------------------------------------------------
 
 
+def public_bytes(signer: Signer, encoding: str, form: str) -> bytes:
+    return signer.private.public_key().public_bytes(
+        getattr(serialization.Encoding, encoding), getattr(serialization.PublicFormat, form)
+    )
+
+
 def test_fingerprint_is_the_md5_of_the_der_key_listpublickeys_returns() -> None:
     der = base64.b64decode(DOC_KEY)
     key = integrity.key_from_der(der)
     assert integrity.fingerprint(der) == DOC_FINGERPRINT and DOC_FINGERPRINT in key.fingerprints
-    pkcs1, spki = integrity.der_forms(key.modulus, key.exponent)
-    assert pkcs1 == der  # re-encoding is exact, so the SPKI form's fingerprint is right too
-    assert integrity.rsa_numbers(spki) == (key.modulus, key.exponent) and key.exponent == 65537
+    assert key.key.public_numbers().e == 65537
+    # the same key as a SubjectPublicKeyInfo is named by both forms' fingerprints
+    spki = key.key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    assert (
+        integrity.key_from_der(spki).fingerprints
+        == key.fingerprints
+        == {
+            DOC_FINGERPRINT,
+            integrity.fingerprint(spki),
+        }
+    )
 
 
-def test_rsa_verification_agrees_with_cryptography(signer: Signer, stranger: Signer) -> None:
+def test_signatures_verify_only_with_the_right_key_and_message(signer: Signer, stranger: Signer) -> None:
     key = integrity.key_from_der(signer.der)
     signature = bytes.fromhex(signer.sign(b"digest string"))
-    assert integrity.verify_sha256_rsa(key, b"digest string", signature)
-    assert not integrity.verify_sha256_rsa(key, b"digest strinG", signature)
-    assert not integrity.verify_sha256_rsa(key, b"digest string", signature[:-1])
-    assert not integrity.verify_sha256_rsa(
-        key, b"digest string", bytes.fromhex(stranger.sign(b"digest string"))
+    assert key.verifies(b"digest string", signature)
+    assert not key.verifies(b"digest strinG", signature)
+    assert not key.verifies(b"digest string", signature[:-1])
+    assert not key.verifies(b"digest string", bytes(len(signature)))
+    assert not key.verifies(b"digest string", bytes.fromhex(stranger.sign(b"digest string")))
+    assert not integrity.key_from_der(stranger.der).verifies(b"digest string", signature)
+
+
+@pytest.mark.parametrize(
+    ("name", "encoding", "form"),
+    [
+        ("spki.pem", "PEM", "SubjectPublicKeyInfo"),
+        ("rsa.pem", "PEM", "PKCS1"),
+        ("spki.der", "DER", "SubjectPublicKeyInfo"),
+        ("rsa.der", "DER", "PKCS1"),
+    ],
+)
+def test_key_files_in_every_form_are_named_by_both_fingerprints(
+    signer: Signer, tmp_path: Path, name: str, encoding: str, form: str
+) -> None:
+    path = tmp_path / name
+    path.write_bytes(public_bytes(signer, encoding, form))
+    (key,) = integrity.load_key_file(path).keys
+    spki = public_bytes(signer, "DER", "SubjectPublicKeyInfo")
+    assert key.fingerprints == {signer.fingerprint, integrity.fingerprint(spki)}
+    assert key.region is None and key.source == str(path)
+    assert key.verifies(b"m", bytes.fromhex(signer.sign(b"m")))
+
+
+def test_key_files_with_several_keys(signer: Signer, stranger: Signer, tmp_path: Path) -> None:
+    pem = tmp_path / "two.pem"
+    pem.write_bytes(
+        public_bytes(signer, "PEM", "PKCS1")
+        + b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"  # not a key: passed over
+        + public_bytes(stranger, "PEM", "SubjectPublicKeyInfo")
     )
+    listed = tmp_path / "list-public-keys.json"
+    listed.write_text(
+        json.dumps(
+            {
+                "PublicKeyList": [
+                    {"Value": base64.b64encode(s.der).decode(), "Fingerprint": s.fingerprint.upper()}
+                    for s in (signer, stranger)
+                ]
+            }
+        )
+    )
+    for path in (pem, listed):
+        ring = integrity.load_key_file(path)
+        assert len(ring.keys) == 2, path
+        for s in (signer, stranger):
+            found = ring.find(s.fingerprint, REGION)
+            assert found is not None and found.verifies(b"m", bytes.fromhex(s.sign(b"m")))
+
+
+def test_key_files_that_are_not_rsa_public_keys(tmp_path: Path) -> None:
+    ec_key = ec.generate_private_key(ec.SECP256R1()).public_key()
+    der = base64.b64decode(DOC_KEY)
+    files = {
+        "ec.pem": (
+            ec_key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo),
+            "not an RSA public key (pem: key type",
+        ),
+        "ec.der": (
+            ec_key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo),
+            "not an RSA public key (der: key type",
+        ),
+        "cut.der": (der[:-5], "not an RSA public key (der: not a DER public key"),
+        "junk.pem": (
+            b"-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n",
+            "not an RSA public key",
+        ),
+        "junk.json": (b'{"PublicKeyList": [{"Value": "%%%"}]}', "PublicKeyList[0].Value is not base64"),
+        "other.json": (b'{"Keys": []}', "no PublicKeyList list"),
+        "cert.pem": (
+            b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+            "holds no public key",
+        ),
+    }
+    for name, (data, message) in files.items():
+        (tmp_path / name).write_bytes(data)
+        with pytest.raises(integrity.UsageError, match=re.escape(message)) as raised:
+            integrity.load_key_file(tmp_path / name)
+        assert raised.value.exit_code == 2 and str(tmp_path / name) in str(raised.value) and raised.value.hint
+    with pytest.raises(integrity.UsageError, match="cannot read"):
+        integrity.load_key_file(tmp_path / "absent.pem")
 
 
 def test_the_signing_string_is_the_documented_one(signer: Signer) -> None:
@@ -277,6 +373,23 @@ def test_a_chained_signature_suffices_without_metadata_but_a_wrong_one_does_not(
     found = pure(objects, keys)
     # nothing vouches for the newest any more, so nothing vouches for the middle one either
     assert (found[newest], found[middle], found[oldest]) == ("unsigned", "unsigned", "valid")
+
+
+def test_a_rewritten_digest_fails_its_signature(signer: Signer) -> None:
+    """A digest edited to vouch for a changed log file, its metadata kept, no longer verifies."""
+    objects = build("b", "111122223333", signer, [1, 1, 1])
+    keys = KeyRing((integrity.key_from_der(signer.der),))
+    _, middle, _ = sorted(k for k in objects if "Digest" in k)
+    log = logs_of(objects)[1]
+    objects[log] = StoredObject(Location("b", log), gzip.compress(b'{"Records":[]}'))
+    fields = json.loads(gzip.decompress(objects[middle].body))
+    fields["logFiles"][0]["hashValue"] = hashlib.sha256(b'{"Records":[]}').hexdigest()
+    original = objects[middle]
+    objects[middle] = StoredObject(
+        original.location, gzip.compress(json.dumps(fields).encode()), original.metadata
+    )
+    found = pure(objects, keys)
+    assert (found[middle], found[log]) == ("invalid-signature", "not-covered")
 
 
 def test_a_digest_moved_from_its_place_is_invalid(signer: Signer) -> None:

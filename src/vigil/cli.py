@@ -559,15 +559,31 @@ def history(
     """
 
     def body() -> int:
+        from vigil.watch import who_changed
+
         _check_type(type_)
         with engine.context(config, db=db) as ctx, ctx.store.connect() as conn:
             found = inventory.find_one(conn, ref, region=region, resource_type=type_)
             items = inventory.history(conn, found.pk, limit=limit)
+            authors = who_changed(conn, items)
         diffs = [diff(items[i - 1] if i else None, ci) for i, ci in enumerate(items)]
         if output is not Format.table:
             records = [
-                {**ci.to_dict(), **({"configurationItemDiff": d} if show_diff else {})}
-                for ci, d in zip(items, diffs, strict=True)
+                {
+                    **ci.to_dict(),
+                    **({"configurationItemDiff": d} if show_diff else {}),
+                    "changedBy": [
+                        {
+                            "eventID": c.event_id,
+                            "eventName": c.event_name,
+                            "eventTime": c.event_time.isoformat(),
+                            "principal": c.principal,
+                            "sourceIPAddress": c.source_ip,
+                        }
+                        for c in who
+                    ],
+                }
+                for ci, d, who in zip(items, diffs, authors, strict=True)
             ]
             rows = [
                 [
@@ -592,11 +608,12 @@ def history(
                 ci.configurationItemStatus,
                 ci.configurationStateId,
                 len(d["changedProperties"]) if i else "-",
+                views.changed_by(who),
             ]
-            for i, (ci, d) in enumerate(zip(items, diffs, strict=True))
+            for i, (ci, d, who) in enumerate(zip(items, diffs, authors, strict=True))
         ]
         title = f"History of {found.key.resourceType} {found.key.resourceId} ({found.key.awsRegion})"
-        stdout.print(table(title, ["captured", "status", "state id", "changes"], rows))
+        stdout.print(table(title, ["captured", "status", "state id", "changes", "changed by"], rows))
         if show_diff:
             for i in range(1, len(items)):
                 d = diffs[i]
@@ -1028,6 +1045,7 @@ app.add_typer(cli_trail.trail_app, name="trail")
 app.command("ingest", epilog=EPILOG)(cli_events.ingest_command)
 app.command("events", epilog=EPILOG)(cli_events.events_command)
 app.command("replay", epilog=EPILOG)(cli_events.replay_command)
+app.command("watch", epilog=EPILOG)(cli_events.watch_command)
 
 
 def main() -> None:

@@ -12,9 +12,21 @@ from typing import Annotated, Any
 import typer
 from rich.progress import Progress
 
-from vigil.cli import ConfigOpt, DbOpt, OutPathOpt, OutputOpt, _progress, _run, when_option
+from vigil.cli import (
+    ConfigOpt,
+    DbOpt,
+    EndpointOpt,
+    OutPathOpt,
+    OutputOpt,
+    ProfileOpt,
+    RoleArnOpt,
+    _progress,
+    _run,
+    when_option,
+)
 from vigil.errors import EXIT_OK, EXIT_PARTIAL, UsageError
 from vigil.output import Format, emit, render, stderr, stdout, table, to_json
+from vigil.views import short_principal
 
 
 class _IngestBars:
@@ -177,16 +189,6 @@ def events_command(
     _run(body)
 
 
-def short_principal(principal: str | None) -> str:
-    """``arn:aws:iam::123456789012:user/alice`` → ``user/alice`` (the account is in the JSON)."""
-    if not principal:
-        return ""
-    if principal.startswith("arn:"):
-        resource = principal.split(":", 5)[-1]
-        return resource.replace("assumed-role/", "role/", 1)
-    return principal
-
-
 def _groups(ctx: Any, output: Format, out: Path | None) -> int:
     from vigil import engine_events
     from vigil.store import events as event_store
@@ -299,3 +301,104 @@ def replay_command(
         return EXIT_OK
 
     _run(body)
+
+
+def watch_command(
+    sources: Annotated[
+        list[str] | None,
+        typer.Argument(help=SOURCES_HELP + " Default: events.sources in the config.", show_default=False),
+    ] = None,
+    db: DbOpt = None,
+    config: ConfigOpt = None,
+    profile: ProfileOpt = None,
+    role_arn: RoleArnOpt = None,
+    endpoint_url: EndpointOpt = None,
+    poll: Annotated[
+        float | None, typer.Option("--poll", help="Seconds between polls (default: events.poll_seconds, 60).")
+    ] = None,
+    once: Annotated[bool, typer.Option("--once", help="Run one cycle and exit (for cron).")] = False,
+    rerecord: Annotated[
+        bool,
+        typer.Option("--rerecord/--no-rerecord", help="Re-record the resources write events change."),
+    ] = True,
+) -> None:
+    """Watch: ingest new CloudTrail records as they arrive, re-record and re-evaluate what they
+    change, evaluate alarms every minute, run periodic rules when due, apply retention.
+
+    Runs until SIGTERM or Ctrl-C, finishing the step it is in; a restart resumes from each source's
+    checkpoint, so nothing is counted twice or missed. One line per cycle that did something, e.g.
+    `12:04 ingested 312 (stored 312) · re-recorded sg-0abc (AuthorizeSecurityGroupIngress by
+    user/dev-alice) · 1 finding opened · ALARM cis-5.10-security-group-changes`.
+    """
+    import signal
+    import threading
+
+    from vigil import engine, watch
+
+    def body() -> int:
+        stop = threading.Event()
+
+        def handle(signum: int, frame: Any) -> None:
+            stderr.print(f"[dim]{signal.Signals(signum).name}: finishing this step, then stopping[/dim]")
+            stop.set()
+
+        previous = {s: signal.signal(s, handle) for s in (signal.SIGTERM, signal.SIGINT)}
+        aws = {"profile": profile, "role_arn": role_arn, "endpoint_url": endpoint_url}
+        try:
+            with engine.context(config, db=db, aws=aws) as ctx:
+                specs = sources or ctx.settings.events.sources
+                if not specs:
+                    raise UsageError(
+                        "nothing to watch: give sources or set events.sources in the config",
+                        hint="e.g. vigil watch s3://my-trail-bucket/AWSLogs/ or sqs://cloudtrail-notifications",
+                    )
+                stderr.print(f"[dim]watching {', '.join(specs)}; Ctrl-C or SIGTERM stops[/dim]")
+                cycles = watch.watch(
+                    ctx,
+                    specs,
+                    stop=stop,
+                    on_cycle=_print_cycle,
+                    poll_seconds=poll,
+                    max_cycles=1 if once else None,
+                )
+            stderr.print(f"[dim]stopped after {cycles} cycles[/dim]")
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+        return EXIT_OK
+
+    _run(body)
+
+
+def _print_cycle(cycle: Any) -> None:
+    parts: list[str] = []
+    if cycle.ingest is not None and (cycle.ingest.records or cycle.ingest.quarantined):
+        parts.append(f"ingested {cycle.ingest.records} (stored {cycle.ingest.stored})")
+        if cycle.ingest.quarantined:
+            parts.append(f"[yellow]{len(cycle.ingest.quarantined)} quarantined[/yellow]")
+    reaction = cycle.reaction
+    if reaction is not None and reaction.changes:
+        shown = sorted(
+            {f"{c.ref} ({c.event_name} by {short_principal(c.principal)})" for c in reaction.changes}
+        )
+        parts.append(
+            "re-recorded " + ", ".join(shown[:3]) + (f" and {len(shown) - 3} more" if len(shown) > 3 else "")
+        )
+        if reaction.evaluation is not None:
+            ch = reaction.evaluation.changes
+            if ch.opened or ch.reopened:
+                parts.append(f"[red]{len(ch.opened) + len(ch.reopened)} finding(s) opened[/red]")
+            if ch.resolved:
+                parts.append(f"[green]{len(ch.resolved)} resolved[/green]")
+    for t in cycle.ticks:
+        if t.transition.changed:
+            colour = {"ALARM": "red", "OK": "green"}.get(t.transition.state.value, "yellow")
+            parts.append(f"[{colour}]{t.transition.state.value}[/{colour}] {t.name}")
+    if cycle.periodic:
+        parts.append(f"periodic rules ({', '.join(cycle.periodic)})")
+    for group, n in cycle.expired.items():
+        parts.append(f"expired {n} events from {group}")
+    for error in cycle.errors:
+        parts.append(f"[yellow]{error}[/yellow]")
+    if parts:
+        stdout.print(f"{cycle.at:%H:%M:%S} " + " · ".join(parts), highlight=False)

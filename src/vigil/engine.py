@@ -120,12 +120,17 @@ def scan(
 
 
 def rerecord(
-    ctx: Context, requests: Sequence[recorder.Request], *, listener: recorder.Listener | None = None
+    ctx: Context,
+    requests: Sequence[recorder.Request],
+    *,
+    listener: recorder.Listener | None = None,
+    related: Mapping[str, Sequence[str]] | None = None,
 ) -> recorder.ScanReport:
-    """Re-record only the given resources (what a CloudTrail event changed)."""
+    """Re-record only the given resources (what a CloudTrail event changed); ``related`` links the
+    events' IDs into the new CIs."""
     from vigil.aws import recorder
 
-    return recorder.rerecord(ctx.session, ctx.store, requests, listener=listener)
+    return recorder.rerecord(ctx.session, ctx.store, requests, listener=listener, related=related)
 
 
 def import_config(

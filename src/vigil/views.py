@@ -212,3 +212,23 @@ def finding_rows(found: Sequence[Any], limit: int | None = None) -> list[list[st
         for f in found
     ]
     return rows[:limit] if limit else rows
+
+
+def short_principal(principal: str | None) -> str:
+    """``arn:aws:iam::123456789012:user/alice`` → ``user/alice`` (the account is in the JSON)."""
+    if not principal:
+        return ""
+    if principal.startswith("arn:"):
+        resource = principal.split(":", 5)[-1]
+        return resource.replace("assumed-role/", "role/", 1)
+    return principal
+
+
+def changed_by(changes: Sequence[Any]) -> str:
+    """Who made a configuration item: ``user/dev-alice (AuthorizeSecurityGroupIngress from 203.0.113.7)``."""
+    return "; ".join(
+        f"{short_principal(c.principal) or 'unknown'} ({c.event_name}"
+        + (f" from {c.source_ip}" if c.source_ip else "")
+        + ")"
+        for c in changes
+    )

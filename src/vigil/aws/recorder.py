@@ -15,9 +15,9 @@ from __future__ import annotations
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Protocol
 
@@ -27,7 +27,7 @@ from vigil.aws.resources import RESOURCE_TYPES, ResourceType, selected_types
 from vigil.aws.resources.base import AWS_ERRORS, Batch, Fetch
 from vigil.aws.session import AwsSession, error_code
 from vigil.errors import CollectionError
-from vigil.model import GLOBAL_REGION
+from vigil.model import GLOBAL_REGION, ConfigurationItem
 from vigil.store import Store, inventory, scans
 from vigil.store.inventory import RecordResult, Scope
 
@@ -164,8 +164,11 @@ def _write(
     scan_id: int,
     source: str,
     scope_ids: frozenset[str] | None = None,
+    related: Mapping[str, tuple[str, ...]] | None = None,
 ) -> UnitOutcome:
     outcome = UnitOutcome(unit)
+    if batch is not None and related:
+        batch = replace(batch, cis=[_with_events(ci, related) for ci in batch.cis])
     now = datetime.now(UTC)
     with store.begin() as conn:
         if error is not None or batch is None:
@@ -203,12 +206,23 @@ def _write(
     return outcome
 
 
+def _with_events(ci: ConfigurationItem, related: Mapping[str, tuple[str, ...]]) -> ConfigurationItem:
+    """The CI with the CloudTrail events that made Vigil re-record it, as AWS Config links them."""
+    ids: list[str] = []
+    for ref in (ci.resourceId, ci.resourceName, ci.arn):
+        for event_id in related.get(ref or "", ()):
+            if event_id not in ids:
+                ids.append(event_id)
+    return replace(ci, relatedEvents=tuple(ids)) if ids else ci
+
+
 @dataclass(frozen=True)
 class _Targeted:
     """For a re-record: what to ask the collector for, and which stored ids the unit covers."""
 
     refs: frozenset[str]
     resolved: frozenset[str]
+    related: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # ref → CloudTrail event IDs
 
 
 def _execute(
@@ -253,6 +267,7 @@ def _execute(
                 scan_id=scan_id,
                 source=kind,
                 scope_ids=target.resolved if target else None,
+                related=target.related if target else None,
             )
             outcome.seconds = seconds
             report.outcomes.append(outcome)
@@ -315,11 +330,13 @@ def rerecord(
     *,
     listener: Listener | None = None,
     regions: Sequence[str] | None = None,
+    related: Mapping[str, Sequence[str]] | None = None,
 ) -> ScanReport:
     """Re-record only the given resources (the watch loop calls this for CloudTrail events).
 
     A requested resource that no longer exists is recorded as ``ResourceDeleted``; nothing else of
-    its (type, region) is touched."""
+    its (type, region) is touched. ``related`` maps a ref (id, name or ARN) to the CloudTrail event
+    IDs that changed it; a new CI of that resource lists them in ``relatedEvents``."""
     account_id = session.account_id()
     known_regions = list(regions or session.settings.regions or [])
     grouped: dict[tuple[str, str], set[str]] = defaultdict(set)
@@ -338,7 +355,9 @@ def rerecord(
     targeted: dict[Unit, _Targeted] = {}
     for (type_name, region), refs in sorted(grouped.items()):
         unit = Unit(account_id, region, RESOURCE_TYPES[type_name])
-        targeted[unit] = _Targeted(frozenset(refs), _resolve(store, unit, frozenset(refs)))
+        links = {ref: tuple(related[ref]) for ref in refs if related and ref in related}
+        resolved = _resolve(store, unit, frozenset(refs))
+        targeted[unit] = _Targeted(frozenset(refs), resolved, links)
     return _execute(
         session,
         store,

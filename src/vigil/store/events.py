@@ -244,19 +244,7 @@ def scan_events(
             )
         rows = conn.execute(query).all()
         for r in rows:
-            yield StoredEvent(
-                r.log_group,
-                r.event_id,
-                r.event_time,
-                r.event_name,
-                r.event_source,
-                r.region,
-                r.account_id,
-                r.principal,
-                r.source_ip,
-                r.error_code,
-                r.message,
-            )
+            yield _stored(r)
         if len(rows) < chunk:
             return
         last = rows[-1]
@@ -317,3 +305,57 @@ def datapoints_between(
         if key in wanted:
             out[key].append((r.period_start, int(r.sample_count), r.sum, r.minimum, r.maximum))
     return out
+
+
+def events_by_id(conn: Connection, event_ids: Iterable[str]) -> dict[str, StoredEvent]:
+    """Stored events by CloudTrail event ID (any log group; the first found)."""
+    ids = sorted(set(event_ids))
+    out: dict[str, StoredEvent] = {}
+    c = log_events.c
+    for start in range(0, len(ids), 500):
+        rows = conn.execute(select(log_events).where(c.event_id.in_(ids[start : start + 500])))
+        for r in rows:
+            out.setdefault(r.event_id, _stored(r))
+    return out
+
+
+def events_mentioning(
+    conn: Connection, text: str, since_ms: int, until_ms: int, limit: int = 200
+) -> list[StoredEvent]:
+    """Successful events between the two times whose record mentions ``text`` (a resource id)."""
+    c = log_events.c
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    rows = conn.execute(
+        select(log_events)
+        .where(
+            c.event_time > since_ms,
+            c.event_time <= until_ms,
+            c.error_code.is_(None),
+            c.message.like(f"%{escaped}%", escape="\\"),
+        )
+        .order_by(c.event_time)
+        .limit(limit)
+    )
+    seen: set[str] = set()
+    out: list[StoredEvent] = []
+    for r in rows:
+        if r.event_id not in seen:
+            seen.add(r.event_id)
+            out.append(_stored(r))
+    return out
+
+
+def _stored(r: Any) -> StoredEvent:
+    return StoredEvent(
+        r.log_group,
+        r.event_id,
+        r.event_time,
+        r.event_name,
+        r.event_source,
+        r.region,
+        r.account_id,
+        r.principal,
+        r.source_ip,
+        r.error_code,
+        r.message,
+    )

@@ -1,4 +1,4 @@
-"""CloudTrail log-file integrity validation: digest files, their chain and signatures (aws-semantics.md §6.5).
+"""CloudTrail digest files: reading them, what they sign, and the pure validation (aws-semantics.md §6.5).
 
 What for: CloudTrail's digest files let anyone prove that the log files in a bucket are the ones
 CloudTrail delivered. Each hourly digest lists the log files delivered in its hour with their
@@ -16,35 +16,23 @@ CloudTrail log file integrity validation" pages:
   ``null`` in a starting digest; the signature is RSA PKCS#1 v1.5 over SHA-256 of it, hex in metadata.
 * For an older digest the signature is the ``previousDigestSignature`` its successor records; the
   metadata is not needed (but is checked too when present).
-* ``ListPublicKeys`` returns DER keys (PKCS#1 ``RSAPublicKey``; the documentation's sample also shows
-  a SubjectPublicKeyInfo) and a ``Fingerprint``: the hex MD5 of those DER bytes (checked against the
-  three keys of the documentation's sample). A key file given here is indexed under the MD5 of both DER
-  forms. Keys are per region.
 
-Layout: records and the pure validation (``validate``) first; then the public-key formats and a
-small RSA verifier (the verification is public-key arithmetic, so no crypto dependency is needed);
-then the thin S3 / CloudTrail reader (``validate_bucket``).
+Nothing here reads S3: ``validate`` is given the digest objects and a ``fetch`` for the rest
+(``reader`` supplies both), and the public keys (``keys``).
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
-import hmac
 import json
 import re
 import zlib
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from datetime import UTC, datetime
+from typing import Any, NamedTuple
 
-from vigil.errors import CannotStart, UsageError
-
-if TYPE_CHECKING:
-    from vigil.aws.session import AwsSession
+from vigil.trail.integrity.keys import KeyRing
 
 SIGNATURE_ALGORITHM = "SHA256withRSA"
 HASH_ALGORITHM = "SHA-256"
@@ -62,16 +50,16 @@ STATUSES: dict[str, str] = {
 }
 VALID = "valid"
 
-_DIGEST_KEY = re.compile(
+DIGEST_KEY = re.compile(
     r"^(?P<root>(?:.*/)?AWSLogs/(?:o-[a-z0-9]+/)?(?P<account>\d{12})/)CloudTrail-Digest/(?P<region>[a-z0-9-]+)/"
     r"\d{4}/\d{2}/\d{2}/(?P=account)_CloudTrail-Digest_(?P=region)_(?P<trail>.+)_(?P<home>[a-z0-9-]+)_"
     r"(?P<stamp>\d{8}T\d{6}Z)(?:_backfill)?\.json\.gz$"
 )
-_LOG_KEY = re.compile(
+LOG_KEY = re.compile(
     r"^(?P<root>(?:.*/)?AWSLogs/(?:o-[a-z0-9]+/)?(?P<account>\d{12})/)CloudTrail/(?P<region>[a-z0-9-]+)/"
     r"\d{4}/\d{2}/\d{2}/(?P=account)_CloudTrail_(?P=region)_(?P<stamp>\d{8}T\d{4}Z)_[A-Za-z0-9]+\.json\.gz$"
 )
-_STAMP_FORMATS = {_DIGEST_KEY: "%Y%m%dT%H%M%SZ", _LOG_KEY: "%Y%m%dT%H%MZ"}
+_STAMP_FORMATS = {DIGEST_KEY: "%Y%m%dT%H%M%SZ", LOG_KEY: "%Y%m%dT%H%MZ"}
 _REQUIRED = (
     "digestStartTime",
     "digestEndTime",
@@ -213,7 +201,7 @@ class Digest:
 
     @property
     def region(self) -> str | None:
-        match = _DIGEST_KEY.match(self.location.key)
+        match = DIGEST_KEY.match(self.location.key)
         return match["region"] if match else None
 
     @property
@@ -332,8 +320,8 @@ def _signed(d: Digest, successor: Digest | None, keys: KeyRing) -> _Verdict | No
     message = signing_string(d)
     for source, signature in claims:
         try:
-            good = verify_sha256_rsa(key, message, bytes.fromhex(str(signature)))
-        except ValueError:
+            good = key.verifies(message, bytes.fromhex(str(signature)))
+        except ValueError:  # not hex
             good = False
         if not good:
             return _Verdict("invalid-signature", f"{source} does not verify with key {fingerprint}")
@@ -483,11 +471,11 @@ def _uncovered(
     results: list[FileResult] = []
     pending = 0
     for log in listed:
-        match = _LOG_KEY.match(log.key)
+        match = LOG_KEY.match(log.key)
         if log in checked or not match:
             continue
         place = match["root"] + match["region"]
-        if place in newest and _key_moment(log.key) > newest[place]:
+        if place in newest and key_moment(log.key) > newest[place]:
             pending += 1
             continue
         reason = (
@@ -503,14 +491,14 @@ def _newest_digests(locations: Iterable[Location]) -> dict[str, datetime]:
     """The newest digest's end time per account root and region."""
     newest: dict[str, datetime] = {}
     for location in locations:
-        match = _DIGEST_KEY.match(location.key)
+        match = DIGEST_KEY.match(location.key)
         if match:
-            place, moment = match["root"] + match["region"], _key_moment(location.key)
+            place, moment = match["root"] + match["region"], key_moment(location.key)
             newest[place] = max(newest.get(place, moment), moment)
     return newest
 
 
-def _key_moment(key: str) -> datetime:
+def key_moment(key: str) -> datetime:
     for pattern, fmt in _STAMP_FORMATS.items():
         match = pattern.match(key)
         if match:
@@ -520,355 +508,6 @@ def _key_moment(key: str) -> datetime:
 
 def _key_time(key: str) -> str | None:
     try:
-        return _iso(_key_moment(key))
+        return _iso(key_moment(key))
     except ValueError:
         return None
-
-
-# -- public keys and RSA verification --------------------------------------------------------------
-
-_RSA_OID = bytes.fromhex("2a864886f70d010101")  # 1.2.840.113549.1.1.1 rsaEncryption
-_SHA256_DIGEST_INFO = bytes.fromhex("3031300d060960864801650304020105000420")  # RFC 8017 §9.2 note 1
-
-
-class KeyFormatError(ValueError):
-    """Bytes that are not an RSA public key in a form accepted here."""
-
-
-@dataclass(frozen=True)
-class PublicKey:
-    """An RSA public key, the fingerprints digests may name it by, and the region it signs for."""
-
-    modulus: int
-    exponent: int
-    fingerprints: frozenset[str]
-    region: str | None = None  # None: any region (a key given in a file)
-    source: str = ""
-
-
-@dataclass(frozen=True)
-class KeyRing:
-    keys: tuple[PublicKey, ...] = ()
-
-    def find(self, fingerprint: str, region: str | None) -> PublicKey | None:
-        """The key with this fingerprint that may sign in ``region`` (CloudTrail's keys are per region)."""
-        return next(
-            (k for k in self.keys if fingerprint in k.fingerprints and k.region in (None, region)), None
-        )
-
-    def __add__(self, other: KeyRing) -> KeyRing:
-        return KeyRing(self.keys + other.keys)
-
-
-def _der_read(data: bytes, pos: int) -> tuple[int, bytes, int]:
-    """(tag, content, next position) of the DER element at ``pos``."""
-    if pos + 2 > len(data):
-        raise KeyFormatError("truncated DER")
-    tag, length, pos = data[pos], data[pos + 1], pos + 2
-    if length & 0x80:
-        size = length & 0x7F
-        if not 0 < size <= 4 or pos + size > len(data):
-            raise KeyFormatError("bad DER length")
-        length, pos = int.from_bytes(data[pos : pos + size], "big"), pos + size
-    if pos + length > len(data):
-        raise KeyFormatError("truncated DER")
-    return tag, data[pos : pos + length], pos + length
-
-
-def _der_items(content: bytes) -> list[tuple[int, bytes]]:
-    items, pos = [], 0
-    while pos < len(content):
-        tag, value, pos = _der_read(content, pos)
-        items.append((tag, value))
-    return items
-
-
-def _der(tag: int, content: bytes) -> bytes:
-    n = len(content)
-    length = (
-        bytes([n])
-        if n < 0x80
-        else bytes([0x80 | ((n.bit_length() + 7) // 8)]) + n.to_bytes((n.bit_length() + 7) // 8, "big")
-    )
-    return bytes([tag]) + length + content
-
-
-def _der_int(value: int) -> bytes:
-    return _der(0x02, value.to_bytes(value.bit_length() // 8 + 1, "big"))
-
-
-def rsa_numbers(der: bytes) -> tuple[int, int]:
-    """(modulus, exponent) of a DER ``RSAPublicKey`` (PKCS#1) or ``SubjectPublicKeyInfo``."""
-    tag, content, end = _der_read(der, 0)
-    if tag != 0x30 or end != len(der):
-        raise KeyFormatError("not a DER SEQUENCE")
-    items = _der_items(content)
-    if len(items) == 2 and items[0][0] == 0x02 and items[1][0] == 0x02:
-        return int.from_bytes(items[0][1], "big"), int.from_bytes(items[1][1], "big")
-    if len(items) == 2 and items[0][0] == 0x30 and items[1][0] == 0x03:
-        algorithm = _der_items(items[0][1])
-        if not algorithm or algorithm[0] != (0x06, _RSA_OID):
-            raise KeyFormatError("not an RSA key")
-        bits = items[1][1]
-        if not bits or bits[0] != 0:
-            raise KeyFormatError("bad BIT STRING")
-        return rsa_numbers(bits[1:])
-    raise KeyFormatError("neither an RSAPublicKey nor a SubjectPublicKeyInfo")
-
-
-def der_forms(modulus: int, exponent: int) -> tuple[bytes, bytes]:
-    """The key's PKCS#1 and SubjectPublicKeyInfo DER encodings."""
-    pkcs1 = _der(0x30, _der_int(modulus) + _der_int(exponent))
-    algorithm = _der(0x30, _der(0x06, _RSA_OID) + _der(0x05, b""))
-    return pkcs1, _der(0x30, algorithm + _der(0x03, b"\x00" + pkcs1))
-
-
-def fingerprint(der: bytes) -> str:
-    """CloudTrail's key fingerprint: hex MD5 of the DER bytes ListPublicKeys returns."""
-    return hashlib.md5(der, usedforsecurity=False).hexdigest()
-
-
-def key_from_der(
-    der: bytes, *, region: str | None = None, source: str = "", known: str | None = None
-) -> PublicKey:
-    """A key from DER bytes, named by the MD5 of both DER forms (and ``known``, a given fingerprint)."""
-    modulus, exponent = rsa_numbers(der)
-    prints = {fingerprint(form) for form in der_forms(modulus, exponent)} | {fingerprint(der)}
-    if known:
-        prints.add(known.lower())
-    return PublicKey(modulus, exponent, frozenset(prints), region, source)
-
-
-def verify_sha256_rsa(key: PublicKey, message: bytes, signature: bytes) -> bool:
-    """RSASSA-PKCS1-v1_5 verification with SHA-256 (Java's SHA256withRSA), by re-encoding and
-    comparing the whole block (RFC 8017 §8.2.2), which leaves no parsing leeway to forge through."""
-    size = (key.modulus.bit_length() + 7) // 8
-    value = int.from_bytes(signature, "big")
-    if len(signature) != size or value >= key.modulus:
-        return False
-    block = pow(value, key.exponent, key.modulus).to_bytes(size, "big")
-    digest_info = _SHA256_DIGEST_INFO + hashlib.sha256(message).digest()
-    if size < len(digest_info) + 11:
-        return False
-    expected = b"\x00\x01" + b"\xff" * (size - len(digest_info) - 3) + b"\x00" + digest_info
-    return hmac.compare_digest(block, expected)
-
-
-_PEM = re.compile(rb"-----BEGIN (?:RSA )?PUBLIC KEY-----(.+?)-----END (?:RSA )?PUBLIC KEY-----", re.DOTALL)
-
-
-def _keys_from_pem(data: bytes, source: str) -> list[PublicKey]:
-    return [key_from_der(base64.b64decode(b"".join(m.split())), source=source) for m in _PEM.findall(data)]
-
-
-def _keys_from_json(data: bytes, source: str) -> list[PublicKey]:
-    """``aws cloudtrail list-public-keys`` output saved to a file (Value base64, Fingerprint hex)."""
-    listed = json.loads(data).get("PublicKeyList", [])
-    return [
-        key_from_der(base64.b64decode(item["Value"]), source=source, known=item.get("Fingerprint"))
-        for item in listed
-    ]
-
-
-def _keys_from_der(data: bytes, source: str) -> list[PublicKey]:
-    return [key_from_der(data, source=source)]
-
-
-_KEY_FORMATS: dict[str, Callable[[bytes, str], list[PublicKey]]] = {
-    "pem": _keys_from_pem,
-    "json": _keys_from_json,
-    "der": _keys_from_der,
-}
-
-
-def _key_format(data: bytes) -> str:
-    stripped = data.lstrip()
-    return "pem" if stripped.startswith(b"-----BEGIN") else "json" if stripped.startswith(b"{") else "der"
-
-
-def load_key_file(path: Path) -> KeyRing:
-    """Public keys from a file: PEM (``PUBLIC KEY`` or ``RSA PUBLIC KEY``), DER, or the JSON that
-    ``aws cloudtrail list-public-keys`` prints. Raises :class:`UsageError` naming the file."""
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise UsageError(
-            f"cannot read {path}: {exc.strerror}", hint="give a readable --public-key file"
-        ) from exc
-    kind = _key_format(data)
-    try:
-        keys = _KEY_FORMATS[kind](data, str(path))
-    except (KeyFormatError, ValueError, KeyError, TypeError, AttributeError, binascii.Error) as exc:
-        raise UsageError(
-            f"{path} is not an RSA public key ({kind}: {exc})",
-            hint="give a PEM or DER RSA public key, or the output of `aws cloudtrail list-public-keys`",
-        ) from None
-    if not keys:
-        raise UsageError(f"{path} holds no public key", hint="check that the file is the one you meant")
-    return KeyRing(tuple(keys))
-
-
-# -- reading S3 and CloudTrail ---------------------------------------------------------------------
-
-
-def _unreachable(what: str, exc: BaseException) -> CannotStart:
-    from vigil.aws.session import error_code
-
-    code, message = error_code(exc)
-    return CannotStart(
-        f"cannot read {what}: {code}: {message}",
-        hint="check the bucket name, the credentials' s3:ListBucket and s3:GetObject rights, "
-        "and --endpoint-url / AWS_ENDPOINT_URL",
-    )
-
-
-class BucketReader:
-    """The S3 calls validation makes: folder listings, key listings, whole objects with metadata."""
-
-    def __init__(self, session: AwsSession) -> None:
-        self._s3 = session.client("s3")
-
-    def _pages(self, what: str, **params: Any) -> Iterator[dict[str, Any]]:
-        import botocore.exceptions
-
-        try:
-            yield from self._s3.get_paginator("list_objects_v2").paginate(**params)
-        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
-            raise _unreachable(what, exc) from exc
-
-    def folders(self, bucket: str, prefix: str) -> list[str]:
-        pages = self._pages(f"s3://{bucket}/{prefix}", Bucket=bucket, Prefix=prefix, Delimiter="/")
-        return [p["Prefix"] for page in pages for p in page.get("CommonPrefixes", [])]
-
-    def keys(self, bucket: str, prefix: str, start_after: str = "") -> Iterator[str]:
-        """Keys under ``prefix`` after ``start_after``, in S3's (lexicographic) order, page by page."""
-        params = {"Bucket": bucket, "Prefix": prefix} | ({"StartAfter": start_after} if start_after else {})
-        for page in self._pages(f"s3://{bucket}/{prefix}", **params):
-            yield from (obj["Key"] for obj in page.get("Contents", []))
-
-    def get(self, location: Location) -> StoredObject | None:
-        """The object, or None when there is no such key."""
-        import botocore.exceptions
-
-        try:
-            answer = self._s3.get_object(Bucket=location.bucket, Key=location.key)
-            body: bytes = answer["Body"].read()
-        except botocore.exceptions.ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
-                return None
-            raise _unreachable(str(location), exc) from exc
-        except botocore.exceptions.BotoCoreError as exc:
-            raise _unreachable(str(location), exc) from exc
-        metadata = {str(k).lower(): str(v) for k, v in answer.get("Metadata", {}).items()}
-        return StoredObject(location, body, metadata)
-
-
-def _day(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y/%m/%d/")
-
-
-def days_between(
-    reader: BucketReader, bucket: str, folder: str, start: datetime | None, end: datetime
-) -> Iterator[str]:
-    """The keys of ``folder`` (a region's ``YYYY/MM/DD/…`` tree) whose day is in [start, end]: the
-    listing starts at ``start``'s day and stops after ``end``'s, as keys come sorted by day."""
-    after = folder + _day(start) if start else ""
-    last = folder + _day(end)
-    for key in reader.keys(bucket, folder, after):
-        if key[: len(last)] > last:
-            return
-        yield key
-
-
-@dataclass(frozen=True)
-class Listing:
-    digests: tuple[Location, ...]
-    logs: tuple[Location, ...]
-    regions: frozenset[str]
-
-
-def list_window(
-    reader: BucketReader, bucket: str, prefix: str, start: datetime | None, end: datetime
-) -> Listing:
-    """Digest files ending in [start, end + 1 h] (a log delivered before ``end`` is named by the next
-    hour's digest) and log files delivered in [start, end], under ``prefix``/AWSLogs/, every
-    account (organisation trails too) and region; one listing per region, from the start's day on."""
-    base = f"{prefix.strip('/')}/AWSLogs/" if prefix.strip("/") else "AWSLogs/"
-    roots = []
-    for folder in reader.folders(bucket, base):
-        name = folder[len(base) : -1]
-        roots += reader.folders(bucket, folder) if name.startswith("o-") else [folder]
-    digests: list[Location] = []
-    logs: list[Location] = []
-    regions: set[str] = set()
-    late = end + timedelta(hours=1)
-    for root in roots:
-        for kind, pattern, until in (
-            ("CloudTrail-Digest/", _DIGEST_KEY, late),
-            ("CloudTrail/", _LOG_KEY, end),
-        ):
-            for region_folder in reader.folders(bucket, root + kind):
-                for key in days_between(reader, bucket, region_folder, start, until):
-                    match = pattern.match(key)
-                    if match and (start is None or start <= _key_moment(key)) and _key_moment(key) <= until:
-                        (digests if pattern is _DIGEST_KEY else logs).append(Location(bucket, key))
-                        regions.add(match["region"])
-    return Listing(tuple(digests), tuple(logs), frozenset(regions))
-
-
-def cloudtrail_keys(session: AwsSession, regions: Iterable[str], start: datetime, end: datetime) -> KeyRing:
-    """The public keys ``ListPublicKeys`` returns for [start, end] in each region."""
-    import botocore.exceptions
-
-    keys: list[PublicKey] = []
-    for region in sorted(regions):
-        client = session.client("cloudtrail", region)
-        params: dict[str, Any] = {"StartTime": start, "EndTime": end}
-        while True:
-            try:
-                answer = client.list_public_keys(**params)
-            except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
-                from vigil.aws.session import error_code
-
-                code, message = error_code(exc)
-                raise CannotStart(
-                    f"cannot list CloudTrail's public keys in {region}: {code}: {message}",
-                    hint="allow cloudtrail:ListPublicKeys, or validate offline with --public-key FILE",
-                ) from exc
-            for item in answer.get("PublicKeyList", []):
-                source = f"ListPublicKeys {region}"
-                keys.append(
-                    key_from_der(item["Value"], region=region, source=source, known=item.get("Fingerprint"))
-                )
-            if not answer.get("NextToken"):
-                break
-            params["NextToken"] = answer["NextToken"]
-    return KeyRing(tuple(keys))
-
-
-def validate_bucket(
-    session: AwsSession,
-    bucket: str,
-    *,
-    prefix: str = "",
-    start: datetime | None = None,
-    end: datetime | None = None,
-    keys: KeyRing | None = None,
-) -> Report:
-    """Validate the digests and log files in ``bucket`` for the window; public keys from ``keys``
-    when given (offline), else from CloudTrail's ``ListPublicKeys`` in each region found."""
-    end = end or datetime.now(UTC)
-    reader = BucketReader(session)
-    listing = list_window(reader, bucket, prefix, start, end)
-    objects = [obj for loc in listing.digests if (obj := reader.get(loc)) is not None]
-    if keys is None:
-        moments = [_key_moment(loc.key) for loc in listing.digests]
-        keys = (
-            cloudtrail_keys(session, listing.regions, min(moments) - timedelta(hours=1), max(moments))
-            if moments
-            else KeyRing()
-        )
-    results, pending = validate(objects, keys, reader.get, listing.logs)
-    order = {"digest": 0, "log": 1}
-    results.sort(key=lambda r: (order[r.kind], r.time or "", r.location.key))
-    return Report(tuple(results), (start, end), pending)
