@@ -11,11 +11,14 @@ a schema of its own per test). With ``CI`` set, an unreachable PostgreSQL fails 
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 import os
+import sys
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -173,3 +176,16 @@ def sqlite_store(tmp_path: Path) -> Iterator[Store]:
 def store(request: pytest.FixtureRequest) -> Store:
     """The same test on both backends."""
     return request.getfixturevalue(f"{'sqlite' if request.param == 'sqlite' else 'pg'}_store")
+
+
+def load_eventgen() -> ModuleType:
+    """``benchmarks/eventgen.py``, loaded from its path (the benchmarks are scripts, not a package)."""
+    name = "vigil_bench_eventgen"
+    if name not in sys.modules:
+        path = Path(__file__).resolve().parents[1] / "benchmarks" / "eventgen.py"
+        spec = importlib.util.spec_from_file_location(name, path)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]

@@ -11,20 +11,17 @@ older quoted forms).
 from __future__ import annotations
 
 import gzip
-import importlib.util
 import json
 import re
-import sys
 import uuid
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
 
-from conftest import SHARED_DATA
+from conftest import SHARED_DATA, load_eventgen
 from vigil.demo.events import STORY, WINDOW, demo_story, story_segments
 from vigil.logs.pattern import compile_pattern
 
@@ -80,19 +77,6 @@ MODERN = {"readOnly", "managementEvent", "eventCategory", "tlsDetails"}
 
 def _story(seed: int = 7) -> list[dict[str, Any]]:
     return demo_story(ACCOUNT, REGION, START, security_group_id=GROUP, seed=seed)
-
-
-def _eventgen() -> ModuleType:
-    """``benchmarks/eventgen.py``, loaded from its path (the benchmarks are scripts, not a package)."""
-    name = "vigil_bench_eventgen"
-    if name not in sys.modules:
-        path = Path(__file__).resolve().parents[1] / "benchmarks" / "eventgen.py"
-        spec = importlib.util.spec_from_file_location(name, path)
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
 
 
 def _fired(record: dict[str, Any]) -> set[str]:
@@ -339,7 +323,7 @@ def test_the_security_group_change_has_ec2s_shape() -> None:
 
 @needs_samples
 def test_generated_load_is_unique_ordered_and_shaped_like_its_templates() -> None:
-    eventgen = _eventgen()
+    eventgen = load_eventgen()
     templates = eventgen.load_templates(SHARED_DATA)
     assert len(templates) >= 300
     records = list(eventgen.generate(10_000, seed=3, templates=templates))
@@ -375,7 +359,7 @@ def test_generated_load_is_unique_ordered_and_shaped_like_its_templates() -> Non
 
 
 def test_generated_load_falls_back_to_the_demo_templates(tmp_path: Path) -> None:
-    eventgen = _eventgen()
+    eventgen = load_eventgen()
     templates = eventgen.load_templates(tmp_path)  # no cloudtrail folder here
     assert {t["eventName"] for t in templates} >= {
         "ConsoleLogin",
@@ -398,7 +382,7 @@ LAYOUT = re.compile(
 
 
 def test_write_files_uses_cloudtrails_layout(tmp_path: Path) -> None:
-    eventgen = _eventgen()
+    eventgen = load_eventgen()
     paths = eventgen.write_files(tmp_path, 3_000, per_file=400, seed=2, accounts=3)
     total = 0
     for path in paths:
