@@ -296,6 +296,8 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
         "Start the AWS emulator",
         "Record everything",
         "A careless afternoon",
+        "What CloudTrail saw",
+        "When each alarm fired",
         "Record again",
         "field by field",
         "Who is touched",
@@ -307,6 +309,10 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     assert "Configuration.IpPermissions" in out and "ResourceDeleted" in out and "BucketPolicy" in out
     assert "CIS AWS Foundations Benchmark v7.0:" in out and "findings opened by the changes" in out
     assert "resolved restricted-ssh on web-0" in out
+    # the afternoon's CloudTrail records: the alarms the issue names fire, and the SSH change is traced
+    for alarm in ("cis-5.3-root-usage", "cis-5.2-console-signin-without-mfa", "cis-5.1-unauthorized-api-calls"):
+        assert alarm in out
+    assert "changed by user/dev-alice (AuthorizeSecurityGroupIngress" in out
     follow_up = subprocess.run(
         [sys.executable, "-m", "vigil", "scans", "--db", str(db), "--output", "json"],
         capture_output=True,
@@ -318,6 +324,7 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     assert [(r["kind"], r["status"]) for r in runs] == [
         ("rerecord", "complete"),
         ("scan", "complete"),
+        ("rerecord", "complete"),  # the change trigger of the CloudTrail step
         ("scan", "complete"),
     ]
 

@@ -1,9 +1,11 @@
 """``vigil demo``: the whole story on the built-in emulator, in about a minute.
 
-1. start the AWS emulator (moto) on a loopback port; 2. build the sample estate; 3. record it, and
-show what its configuration exposes; 4. make three careless changes; 5. record again; 6. show the
-history diff of what changed; 7. the blast radius of the web security group and of the internet-facing
-load balancer; 8. take it all out in AWS Config's own snapshot format; then say what to try next.
+1. start the AWS emulator (moto) on a loopback port; 2. build the sample estate; 3. record it, evaluate
+the rules; 4. make three careless changes; 5. ingest what CloudTrail saw that afternoon: the alarms
+that fire, and the write events re-recording what they changed; 6. record again; 7. show the history
+diff and who made each change; 8. the blast radius of the web security group and of the
+internet-facing load balancer; 9. fix SSH and re-evaluate incrementally; 10. report and export in AWS
+Config's snapshot format; then say what to try next.
 """
 
 from __future__ import annotations
@@ -20,9 +22,9 @@ import boto3
 from rich.panel import Panel
 from rich.rule import Rule
 
-from vigil import engine, report, views
+from vigil import engine, report, views, watch
 from vigil.aws import recorder
-from vigil.demo import emulator, estate
+from vigil.demo import afternoon, emulator, estate
 from vigil.diff import diff
 from vigil.errors import EXIT_BUG, EXIT_OK, EXIT_PARTIAL
 from vigil.interop.awsconfig import ExportFormat
@@ -146,33 +148,50 @@ def _story(
         for change in changes:
             stdout.print(f"  • {change.resource_type} [bold]{change.resource_id}[/bold]: {change.what}")
 
-        _step(5, "Record again: only what changed gets a new configuration item, and findings open")
+        _step(5, "What CloudTrail saw: alarms fire, and write events re-record what they changed")
+        cycle = afternoon.show(
+            ctx,
+            account=sample.account_id,
+            region=first.region,
+            web_group=first.groups["web"],
+            bucket=first.buckets["data"],
+        )
+        triggered = (
+            set(cycle.reaction.evaluation.changes.opened)
+            if cycle.reaction and cycle.reaction.evaluation
+            else set()
+        )
+
+        _step(6, "Record again: only what changed gets a new configuration item, and findings open")
         second = engine.scan(ctx, listener=_Quiet())
         for renderable in views.scan_tables(second):
             stdout.print(renderable)
         reevaluation = engine.evaluate(ctx)
+        fresh = triggered | set(reevaluation.changes.opened)
         with ctx.store.connect() as conn:
-            opened = [f for f in findings.query(conn) if f.fingerprint in set(reevaluation.changes.opened)]
+            opened = [f for f in findings.query(conn) if f.fingerprint in fresh]
         stdout.print(
             table(
-                f"{len(opened)} findings opened by the changes",
+                f"{len(opened)} findings opened by the changes (by the change trigger, then by the scan)",
                 views.FINDING_COLUMNS,
                 views.finding_rows(opened),
             )
         )
 
-        _step(6, "What changed, field by field: vigil history --diff")
+        _step(7, "What changed, field by field, and who did it: vigil history --diff")
         with ctx.store.connect() as conn:
             for change in changes:
                 ref = inventory.find_one(conn, change.resource_id, resource_type=change.resource_type)
                 items = inventory.history(conn, ref.pk)
                 d = diff(items[-2], items[-1])
+                who = views.changed_by(watch.who_changed(conn, items[-2:])[-1])
                 stdout.print(
                     table(
                         f"{change.resource_type} {change.resource_id}: {items[-2].configurationItemStatus} → "
                         f"{items[-1].configurationItemStatus} ({d['changeType']})",
                         views.DIFF_COLUMNS,
                         views.diff_rows(d),
+                        caption=f"changed by {who}" if who else "no CloudTrail record names this change",
                     )
                 )
             group = inventory.find_one(conn, first.groups["web"], resource_type="AWS::EC2::SecurityGroup")
@@ -184,11 +203,11 @@ def _story(
             )
             front = inventory.graph(conn, balancer, 1)
 
-        _step(7, "Who is touched if this group changes, and what the internet reaches: vigil graph")
+        _step(8, "Who is touched if this group changes, and what the internet reaches: vigil graph")
         stdout.print(views.graph_tables(blast, 1)[0])
         stdout.print(views.graph_tables(front, 1)[0])
 
-        _step(8, "Fix it: close SSH again, re-record just that group, re-evaluate just what it touches")
+        _step(9, "Fix it: close SSH again, re-record just that group, re-evaluate just what it touches")
         web = first.groups["web"]
         boto3.client("ec2", region_name=first.region).revoke_security_group_ingress(
             GroupId=web,
@@ -214,7 +233,7 @@ def _story(
                 f"  [green]resolved[/green] {f.rule_id} on {f.resource_name or f.resource_id} ({f.region})"
             )
 
-        _step(9, "Report and take it out: vigil report --output html, vigil export --format snapshot")
+        _step(10, "Report and take it out: vigil report --output html, vigil export --format snapshot")
         report_path = Path(tempfile.mkdtemp(prefix="vigil-demo-report-")) / "cis-aws-7.0.html"
         report_path.write_bytes(report.to_html(engine.framework_report(ctx, "cis-aws-7.0")))
         stdout.print(f"The CIS v7.0 report, one self-contained page: [bold]{report_path}[/bold]")
@@ -237,7 +256,10 @@ def _story(
                     f"{vigil} resources {hint} --type AWS::EC2::Instance --tag env=prod",
                     f"{vigil} resources {hint} --output json | jq '.[0]'",
                     f"{vigil} show {first.groups['web']} {hint}",
-                    f"{vigil} history {first.groups['web']} {hint} --diff",
+                    f"{vigil} history {first.groups['web']} {hint} --diff   # with who changed it",
+                    f"{vigil} events {hint} -p '{{ $.userIdentity.type = \"Root\" }}'",
+                    f"{vigil} replay {hint} --since 2h --all",
+                    f"{vigil} alarms list {hint}",
                     f"{vigil} graph {first.vpc} {hint} --output dot | dot -Tsvg > vpc.svg",
                     f"{vigil} export {hint} --out config-history   # AWS Config history files",
                     f"{vigil} import config-history {hint.replace('.db', '-copy.db')}",
