@@ -310,7 +310,11 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     assert "CIS AWS Foundations Benchmark v7.0:" in out and "findings opened by the changes" in out
     assert "resolved restricted-ssh on web-0" in out
     # the afternoon's CloudTrail records: the alarms the issue names fire, and the SSH change is traced
-    for alarm in ("cis-5.3-root-usage", "cis-5.2-console-signin-without-mfa", "cis-5.1-unauthorized-api-calls"):
+    for alarm in (
+        "cis-5.3-root-usage",
+        "cis-5.2-console-signin-without-mfa",
+        "cis-5.1-unauthorized-api-calls",
+    ):
         assert alarm in out
     assert "changed by user/dev-alice (AuthorizeSecurityGroupIngress" in out
     follow_up = subprocess.run(
