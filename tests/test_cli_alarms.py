@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from typer.testing import CliRunner, Result
 
-import vigil.cli  # noqa: F401  (loads the main app first, as `vigil alarms` does)
+import vigil.cli  # the main app (loaded first, as `vigil alarms` is)
 from test_alarms import DECISION_TABLE, KEEP  # §3.4, every cell, shared with the pure-function tests
 from vigil.alarms.alarm import STATES, AlarmDefinition, MetricRef
 from vigil.alarms.aws_shape import definition_from_aws, definition_to_aws
@@ -347,3 +347,199 @@ def test_semantic_problems_come_from_the_definition() -> None:
         "alarm 'cpu-high'.datapoints_to_alarm",
         "alarm 'cpu-high'.comparison_operator",
     ]
+
+
+# -- list, describe, history, evaluate over a store ------------------------------------------------------
+
+ROOT_ALARMS = {"vigil-root-activity", "cis-5.3-root-usage"}
+COMPOSITE_CONFIG = """\
+events:
+  composite_alarms:
+    - AlarmName: root-then-page
+      AlarmDescription: Root activity, paged
+      AlarmRule: ALARM("vigil-root-activity") AND NOT ALARM(cis-5.5-cloudtrail-changes)
+      AlarmActions: [arn:vigil:sns:local:vigil:pager]
+"""
+
+
+def cli(*args: str) -> Result:
+    return runner.invoke(vigil.cli.app, list(args))
+
+
+def vigil_json(*args: str) -> Any:
+    result = cli(*args, "-o", "json")
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+@pytest.fixture
+def store_args(tmp_path: Path) -> list[str]:
+    """A store that has ingested one root API call in the last full 5-minute period."""
+    config = tmp_path / "conf" / "vigil.yaml"
+    config.parent.mkdir()
+    config.write_text(COMPOSITE_CONFIG)
+    args = ["--db", str(tmp_path / "vigil.db"), "--config", str(config)]
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    last_period = now - timedelta(seconds=now.timestamp() % 300) - timedelta(minutes=5)
+    record = {
+        "eventVersion": "1.09",
+        "eventID": "00000000-0000-0000-0000-000000000001",
+        "eventTime": (last_period + timedelta(seconds=30)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "eventSource": "ec2.amazonaws.com",
+        "eventName": "DescribeInstances",
+        "awsRegion": "us-east-1",
+        "recipientAccountId": "111122223333",
+        "eventType": "AwsApiCall",
+        "readOnly": True,
+        "managementEvent": True,
+        "userIdentity": {
+            "type": "Root",
+            "arn": "arn:aws:iam::111122223333:root",
+            "accountId": "111122223333",
+        },
+    }
+    path = tmp_path / "root.json"
+    path.write_text(json.dumps({"Records": [record]}))
+    result = cli("ingest", str(path), "-q", *args)
+    assert result.exit_code == 0, result.output
+    return args
+
+
+def test_list_is_describe_alarms_with_states(store_args: list[str]) -> None:
+    out = vigil_json("alarms", "list", *store_args)
+    metric = {a["AlarmName"]: a for a in out["MetricAlarms"]}
+    assert set(metric) > ROOT_ALARMS and len(metric) == 17  # the whole monitoring pack
+    assert {n for n, a in metric.items() if a["StateValue"] == "ALARM"} == ROOT_ALARMS
+    root = metric["vigil-root-activity"]
+    assert root["AlarmArn"] == "arn:aws:cloudwatch:us-east-1:000000000000:alarm:vigil-root-activity"
+    assert (root["VigilOrigin"], root["Namespace"], root["Threshold"]) == ("monitoring pack", "Vigil", 1.0)
+    assert root["StateReason"].startswith("Threshold Crossed: 1 datapoint [1.0 (")
+    assert json.loads(root["StateReasonData"])["recentDatapoints"] == [1.0]
+    assert datetime.fromisoformat(root["StateUpdatedTimestamp"]).tzinfo is not None
+    [composite] = out["CompositeAlarms"]
+    assert {k: composite[k] for k in ("AlarmName", "StateValue", "VigilOrigin", "AlarmActions")} == {
+        "AlarmName": "root-then-page",
+        "StateValue": "ALARM",
+        "VigilOrigin": "config",
+        "AlarmActions": ["arn:vigil:sns:local:vigil:pager"],
+    }
+    assert composite["AlarmRule"].startswith('ALARM("vigil-root-activity")')
+
+
+def test_list_filters_by_state_and_origin(store_args: list[str]) -> None:
+    in_alarm = vigil_json("alarms", "list", "--state", "ALARM", *store_args)
+    assert {a["AlarmName"] for a in in_alarm["MetricAlarms"]} == ROOT_ALARMS
+    assert [a["AlarmName"] for a in in_alarm["CompositeAlarms"]] == ["root-then-page"]
+    from_config = vigil_json("alarms", "list", "--origin", "config", *store_args)
+    assert (from_config["MetricAlarms"], len(from_config["CompositeAlarms"])) == ([], 1)
+    assert vigil_json("alarms", "list", "--origin", "import", *store_args) == {
+        "MetricAlarms": [],
+        "CompositeAlarms": [],
+    }
+    result = cli("alarms", "list", "--state", "ALARM", "-o", "csv", *store_args)
+    lines = result.stdout.splitlines()
+    assert lines[0] == "alarm,type,state,since (UTC),origin,metric / rule,actions"
+    assert sorted(line.split(",")[0] for line in lines[1:]) == [
+        "cis-5.3-root-usage",
+        "root-then-page",
+        "vigil-root-activity",
+    ]
+    assert cli("alarms", "list", "--state", "PANIC", *store_args).exit_code == 2
+
+
+def test_list_before_any_evaluation(tmp_path: Path) -> None:
+    db = ["--db", str(tmp_path / "fresh.db")]
+    out = vigil_json("alarms", "list", *db)
+    assert {(a["StateValue"], a["StateReason"], a["StateUpdatedTimestamp"]) for a in out["MetricAlarms"]} == {
+        ("INSUFFICIENT_DATA", "Unchecked: Initial alarm creation", None)
+    }
+    rows = cli("alarms", "list", "-o", "csv", *db).stdout.splitlines()[1:]
+    assert len(rows) == 17 and all(row.split(",")[2:4] == ["not evaluated yet", ""] for row in rows)
+
+
+def test_describe_a_metric_alarm_shows_its_datapoints_and_history(store_args: list[str]) -> None:
+    out = vigil_json("alarms", "describe", "vigil-root-activity", *store_args)
+    [alarm] = out["MetricAlarms"]
+    assert (alarm["AlarmName"], alarm["StateValue"], out["CompositeAlarms"]) == (
+        "vigil-root-activity",
+        "ALARM",
+        [],
+    )
+    points = out["VigilDatapoints"]
+    assert len(points) == 3  # N=1: a range of 1 + 2 periods
+    assert [(p["Value"], p["Classification"], p["Evaluated"]) for p in points] == [
+        (None, "missing", False),
+        (None, "missing", False),
+        (1.0, "breaching", True),
+    ]
+    assert [h["HistoryItemType"] for h in out["AlarmHistoryItems"]] == ["Action", "StateUpdate"]
+    assert json.loads(out["AlarmHistoryItems"][1]["HistoryData"])["newState"]["stateValue"] == "ALARM"
+
+    shown = cli("alarms", "describe", "vigil-root-activity", *store_args)
+    assert shown.exit_code == 0, shown.output
+    text = " ".join(shown.stdout.replace("│", " ").split())
+    for part in (
+        "ALARM since",
+        "origin: monitoring pack",
+        "Vigil RootActivity: Sum ≥ 1.0",
+        "breaching",
+        "StateUpdate",
+    ):
+        assert part in text
+
+
+def test_describe_a_composite_shows_its_children(store_args: list[str]) -> None:
+    out = vigil_json("alarms", "describe", "root-then-page", *store_args)
+    assert out["CompositeAlarms"][0]["AlarmDescription"] == "Root activity, paged"
+    assert out["VigilChildren"] == [
+        {"AlarmName": "vigil-root-activity", "StateValue": "ALARM"},
+        {"AlarmName": "cis-5.5-cloudtrail-changes", "StateValue": "OK"},
+    ]
+    assert out["AlarmHistoryItems"][0]["AlarmType"] == "CompositeAlarm"
+
+
+def test_describe_an_unknown_alarm_exits_2(store_args: list[str]) -> None:
+    result = cli("alarms", "describe", "root-activity", *store_args)
+    assert result.exit_code == 2
+    assert "no alarm named 'root-activity'" in result.stderr
+    assert "did you mean vigil-root-activity" in result.stderr
+
+
+def test_history_is_describe_alarm_history(store_args: list[str]) -> None:
+    out = vigil_json("alarms", "history", "vigil-root-activity", "cis-5.3-root-usage", *store_args)
+    items = out["AlarmHistoryItems"]
+    assert {(h["AlarmName"], h["HistoryItemType"]) for h in items} == {
+        (name, kind) for name in ROOT_ALARMS for kind in ("StateUpdate", "Action")
+    }
+    assert set(items[0]) == {
+        "AlarmName",
+        "AlarmType",
+        "Timestamp",
+        "HistoryItemType",
+        "HistorySummary",
+        "HistoryData",
+    }
+    actions = vigil_json("alarms", "history", "--type", "Action", *store_args)["AlarmHistoryItems"]
+    assert {h["AlarmName"] for h in actions} == {*ROOT_ALARMS, "root-then-page"}
+    assert {json.loads(h["HistoryData"])["actionState"] for h in actions} == {"Succeeded"}
+    assert len(vigil_json("alarms", "history", "--limit", "1", *store_args)["AlarmHistoryItems"]) == 1
+    assert cli("alarms", "history", "--type", "Config", *store_args).exit_code == 2
+
+
+def test_evaluate_prints_the_transitions(store_args: list[str]) -> None:
+    later = (datetime.now(UTC) + timedelta(minutes=30)).strftime("%Y-%m-%dT%H:%M:%S")
+    out = vigil_json("alarms", "evaluate", "--at", later, *store_args)
+    changed = {a["AlarmName"]: a for a in out["Alarms"] if a["Changed"]}
+    assert set(changed) == {*ROOT_ALARMS, "root-then-page"}
+    assert {(a["OldStateValue"], a["NewStateValue"]) for a in changed.values()} == {("ALARM", "OK")}
+    assert len(out["Alarms"]) == 18
+    again = cli("alarms", "evaluate", "--at", later, *store_args)
+    assert again.exit_code == 0, again.output
+    assert "18 alarms evaluated" in again.stdout and "0 changed state" in again.stdout
+    history = vigil_json("alarms", "history", "vigil-root-activity", "--type", "StateUpdate", *store_args)
+    assert [h["HistorySummary"] for h in history["AlarmHistoryItems"]] == [
+        "Alarm updated from ALARM to OK",
+        "Alarm updated from INSUFFICIENT_DATA to ALARM",
+    ]
+    assert cli("alarms", "evaluate", "--alarm", "nope", *store_args).exit_code == 2
+    assert cli("alarms", "evaluate", "--at", "yesterday", *store_args).exit_code == 2

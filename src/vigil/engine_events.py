@@ -237,9 +237,12 @@ def catalog(ctx: Context) -> Catalog:
         imported_filters = alarm_store.load_definitions(conn, "metric-filter")
         imported_composites = alarm_store.load_definitions(conn, "composite-alarm")
     base = build_catalog(ctx.settings.events, imported, imported_composites)
-    extra = [
-        f for f in (_imported_filter(body, origin) for _, body, origin in imported_filters) if f is not None
-    ]
+    extra: list[MetricFilter] = []
+    for _, body, origin in imported_filters:
+        f = _imported_filter(body, origin)
+        if f is not None:
+            extra.append(f)
+            base.origins.setdefault(f"filter:{f.name}", origin)
     if not extra:
         return base
     return Catalog(
@@ -249,22 +252,11 @@ def catalog(ctx: Context) -> Catalog:
 
 def _imported_filter(body: dict[str, Any], origin: str) -> MetricFilter | None:
     """A DescribeMetricFilters item as a MetricFilter (None, with a warning, when it cannot run here)."""
+    from vigil.alarms.importer import filter_from_aws
+
     try:
-        transformations = tuple(
-            MetricTransformation(
-                t["metricName"],
-                t["metricNamespace"],
-                t["metricValue"],
-                t.get("defaultValue"),
-                dict(t.get("dimensions") or {}),
-                t.get("unit"),
-            )
-            for t in body.get("metricTransformations", ())
-        )
-        return MetricFilter(
-            body["filterName"], body["logGroupName"], body.get("filterPattern", ""), transformations
-        )
-    except (KeyError, TypeError, MetricFilterError) as exc:
+        return filter_from_aws(body)
+    except MetricFilterError as exc:
         log.warning("imported metric filter from %s is not run: %s", origin, exc)
         return None
 
@@ -456,7 +448,7 @@ class AlarmTick:
     transition: Transition
 
 
-def _account(conn: Connection) -> str:
+def alarm_account(conn: Connection) -> str:
     """The account alarm messages name: the one the latest scan recorded (Vigil's alarms live there)."""
     from sqlalchemy import select
 
@@ -480,7 +472,7 @@ def evaluate_alarms(
     end = max((window(a, now)[1] for a in chosen), default=0)
     region = ctx.settings.aws.home_region
     with ctx.store.begin() as conn:
-        account = _account(conn)
+        account = alarm_account(conn)
         states = alarm_store.load_states(conn)
         keys = {a.name: metric_key(a, event_store.dimensions_key) for a in chosen}
         rows = event_store.datapoints_between(conn, set(keys.values()), first, end)
