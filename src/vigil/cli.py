@@ -42,8 +42,10 @@ app = typer.Typer(
     name="vigil",
     help="Self-hosted security auditing for AWS: record every resource's configuration and its history, "
     "see what changed and what a change would touch, evaluate AWS Config-style rules into findings and "
-    "CIS / FSBP reports.\n\nStart with `vigil demo` (no AWS account needed), "
-    "then `vigil scan` against your own account with read-only credentials.",
+    "CIS / FSBP reports; ingest CloudTrail, search it with CloudWatch filter patterns, and raise "
+    "CloudWatch-style alarms on it, re-recording whatever a write event changed.\n\n"
+    "Start with `vigil demo` (no AWS account needed), then `vigil scan` against your own account with "
+    "read-only credentials, and `vigil watch` on your trail's bucket or queue.",
     epilog=EPILOG,
     no_args_is_help=True,
     rich_markup_mode="markdown",
