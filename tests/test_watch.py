@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -146,3 +147,70 @@ def test_periodic_rules_run_when_due(seeded: Seeded, tmp_path: Path) -> None:
         ran = watch._periodic_rules(ctx, now + timedelta(hours=25), schedule)
         assert "24h" in ran
         assert watch._periodic_rules(ctx, now + timedelta(hours=25, minutes=1), schedule) == []
+
+
+def test_vigil_watch_stops_cleanly_on_sigterm_and_resumes(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from conftest import SHARED_DATA
+
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    source = SHARED_DATA / "cloudtrail" / "stratus-red-team" / "docs" / "detonation-logs"
+    first, second = sorted(source.glob("*.json"))[:2]
+    (logs / first.name).write_bytes(first.read_bytes())
+    db = tmp_path / "watch.db"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "VIGIL_"))}
+    command = [
+        sys.executable,
+        "-m",
+        "vigil",
+        "watch",
+        str(logs),
+        "--db",
+        str(db),
+        "--poll",
+        "0.2",
+        "--no-rerecord",
+    ]
+    proc = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not _stored(db):
+            time.sleep(0.1)
+        assert _stored(db) == len(orjson.loads(first.read_bytes()))
+        (logs / second.name).write_bytes(second.read_bytes())  # arrives while watching
+        expected = len(orjson.loads(first.read_bytes())) + len(orjson.loads(second.read_bytes()))
+        while time.monotonic() < deadline and _stored(db) < expected:
+            time.sleep(0.1)
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    assert "SIGTERM" in err and "stopped after" in err
+    assert "ingested" in out
+    assert _stored(db) == expected
+
+
+def _stored(db: Path) -> int:
+    from sqlalchemy import func, select
+    from sqlalchemy.exc import OperationalError
+
+    from vigil.store import open_store
+    from vigil.store.schema import log_events
+
+    if not db.exists():
+        return 0
+    store = open_store(db, migrate=False)
+    try:
+        with store.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(log_events)).scalar_one())
+    except OperationalError:  # the watcher is still creating the store
+        return 0
+    finally:
+        store.close()
