@@ -23,12 +23,14 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import bench_events
 import bench_history
 import bench_import
 import bench_prowler
 import bench_rules
 import bench_scan
 import bench_store
+import bench_trigger
 import orjson
 from benchlib import console, print_tables
 
@@ -41,6 +43,8 @@ BENCHMARKS: dict[str, ModuleType] = {
     "history": bench_history,
     "import": bench_import,
     "rules": bench_rules,
+    "events": bench_events,
+    "trigger": bench_trigger,
 }
 RESULTS = Path(__file__).resolve().parent / "results"
 
