@@ -18,6 +18,7 @@ from vigil.trail.pipeline import (
     event_name_keys,
     index_filters,
     principal_of,
+    required_keys,
     required_values,
     trail_from_settings,
 )
@@ -83,10 +84,33 @@ def test_term_patterns_are_never_indexed() -> None:
 def test_index_sends_each_event_only_to_filters_that_can_match() -> None:
     pinned = mf("stop", '{ $.eventName = "StopLogging" }')
     anywhere = mf("denied", '{ $.errorCode = "AccessDenied*" }')
-    index = index_filters([pinned, anywhere])["g"]
-    assert index.candidates("StopLogging") == (pinned, anywhere)
-    assert index.candidates("DescribeInstances") == (anywhere,)
-    assert index.candidates(None) == (anywhere,)
+    root = mf("root", '{ $.userIdentity.type = "Root" && $.eventType != "AwsServiceEvent" }')
+    index = index_filters([pinned, anywhere, root])["g"]
+    assert [e.filter for e in index.candidates(rec(1, "StopLogging"))] == [pinned, anywhere]
+    assert [e.filter for e in index.candidates(rec(1))] == [anywhere]
+    assert [e.filter for e in index.candidates({})] == [anywhere]
+    as_root = rec(1, "StopLogging", userIdentity={"type": "Root"})
+    assert [e.filter for e in index.candidates(as_root)] == [pinned, root, anywhere]
+    assert index.candidates({})[0].needs == {"errorCode"}
+
+
+@pytest.mark.parametrize(
+    ("pattern", "expected"),
+    [
+        ('{ $.errorCode = "AccessDenied*" }', {"errorCode"}),
+        ('{ $.errorCode != "x" }', {"errorCode"}),
+        ("{ $.userIdentity.type IS NULL }", {"userIdentity"}),
+        ("{ $.userIdentity.type NOT EXISTS }", set()),
+        ("{ $.a = 1 && ($.b = 2 || $.c = 3) }", {"a"}),
+        ("{ ($.a = 1 && $.b = 2) || ($.a = 3 && $.c = 4) }", {"a"}),
+        ("{ $.a = 1 || $.b NOT EXISTS }", set()),
+        ("{ $[0] = 1 }", set()),
+    ],
+)
+def test_required_top_level_fields(pattern: str, expected: set[str]) -> None:
+    ast = compile_pattern(pattern).ast
+    assert isinstance(ast, JsonPattern)
+    assert set(required_keys(ast.expr)) == expected
 
 
 def test_router_keeps_records_per_trail_and_region() -> None:
@@ -180,3 +204,42 @@ def test_aggregate_agrees_with_metric_filter_datapoints() -> None:
     }
     assert got == want
     assert got[("stop", (), rows[0].event_time // 60_000 * 60)][0] == 1
+
+
+def test_required_fragments_never_exclude_a_match() -> None:
+    """Every spec vector that matches contains every fragment the index would look for."""
+    from test_filter_patterns import INVALID, VECTORS
+    from vigil.trail.pipeline import required_fragments
+
+    checked = 0
+    for _, pattern, event, expected in VECTORS:
+        if expected == INVALID:
+            continue
+        compiled = compile_pattern(pattern)
+        if compiled.match(event) is not None:
+            assert all(piece in event for piece in required_fragments(compiled.ast)), pattern
+            checked += 1
+    assert checked > 25
+
+
+@pytest.mark.parametrize(
+    ("pattern", "expected"),
+    [
+        ('{ $.userAgent = "*Terraform*" }', {"Terraform"}),
+        ('{ $.a = "x*yz" && $.b = "Delete*" }', {"Delete"}),
+        ('{ $.a = "Delete*" || $.a = "Deleted" }', set()),
+        ('{ $.a != "Delete" }', set()),
+        ('{ $.a = "say \\"hi\\"" }', set()),
+        ("{ $.a = 12345 }", set()),
+        ("ConsoleLogin -Success", {"ConsoleLogin"}),
+        ("?ConsoleLogin ?Denied", set()),
+        ('"Failed authentication"', {"Failed authentication"}),
+        ("[head = *AccessDenied*, ...]", {"AccessDenied"}),
+        ("[a = Root || a = Admin, ...]", set()),
+        ("%Access.*%", set()),
+    ],
+)
+def test_required_fragments(pattern: str, expected: set[str]) -> None:
+    from vigil.trail.pipeline import required_fragments
+
+    assert set(required_fragments(compile_pattern(pattern).ast)) == expected

@@ -128,6 +128,7 @@ class MetricFilter:
     _dim_refs: tuple[tuple[str, Selector | str], ...] = field(
         init=False, repr=False, compare=False, default=()
     )
+    _constant: Sample | None = field(init=False, repr=False, compare=False, default=None)
 
     def __post_init__(self) -> None:
         _check_name(self.name, self.name, "filterName", MAX_FILTER_NAME, _FORBIDDEN_NAME_CHARS)
@@ -155,10 +156,18 @@ class MetricFilter:
         object.__setattr__(self, "_value_ref", value_ref)
         dim_refs = tuple((k, _reference(self.name, pattern, v, "")) for k, v in sorted(t.dimensions.items()))
         object.__setattr__(self, "_dim_refs", dim_refs)
+        if value_ref is None and not dim_refs:  # what every match publishes: no field to read
+            constant = (t.metric_namespace, t.metric_name, (), t.unit, float(t.metric_value))
+            object.__setattr__(self, "_constant", constant)
 
     @property
     def transformation(self) -> MetricTransformation:
         return self.transformations[0]
+
+    @property
+    def constant_sample(self) -> Sample | None:
+        """What every match publishes when the value is a number and there are no dimensions."""
+        return self._constant
 
     @property
     def has_default(self) -> bool:
@@ -170,6 +179,9 @@ class MetricFilter:
         """(matched, the sample it publishes) for one event; ``record`` is the parsed JSON event or None.
 
         A match whose value or a dimension is absent or not usable publishes nothing (module docstring)."""
+        test = self.pattern.document_test
+        if record is not None and test is not None and self._constant is not None:
+            return (True, self._constant) if test(record) else (False, None)
         found = (
             self.pattern.match_record(record, message)
             if record is not None

@@ -10,15 +10,26 @@ ID, datapoints added in the same transaction as the checkpoint) is ``store/event
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 import orjson
 
 from vigil.logs.metric_filters import MetricFilter, Sample
-from vigil.logs.pattern.parser import BoolOp, Comparison, JsonExpr, JsonPattern
+from vigil.logs.pattern.parser import (
+    BoolOp,
+    Comparison,
+    Field,
+    IsLiteral,
+    JsonExpr,
+    JsonPattern,
+    PatternAst,
+    SpacePattern,
+    TermPattern,
+    Value,
+)
 from vigil.model import parse_time
 from vigil.trail.selectors import Selector, parse_trail_selectors, selects
 
@@ -58,24 +69,38 @@ def trail_from_settings(
 # ------------------------------------------------------------------------------------- the index
 
 
-def _exact(comparison: Comparison, field_name: str) -> frozenset[str] | None:
+Path = tuple[str, ...]
+
+# Fields a filter may be indexed on, most selective first: a filter whose pattern pins one of them
+# to known values only meets events carrying one of those values.
+INDEX_PATHS: tuple[Path, ...] = (
+    ("eventName",),
+    ("eventSource",),
+    ("userIdentity", "type"),
+    ("eventType",),
+    ("awsRegion",),
+)
+
+
+def _exact(comparison: Comparison, path: Path) -> frozenset[str] | None:
     value = comparison.value
-    if comparison.op != "=" or comparison.selector.steps != (field_name,):
+    if comparison.op != "=" or comparison.selector.steps != path:
         return None
     if value.kind == "regex" or "*" in value.text or value.is_number:
         return None
     return frozenset({value.text})
 
 
-def required_values(expr: JsonExpr, field_name: str) -> frozenset[str] | None:
-    """The values a top-level ``$.<field_name>`` must equal for ``expr`` to match, or None if any.
+def required_values(expr: JsonExpr, field_name: str | Path) -> frozenset[str] | None:
+    """The values ``$.<path>`` must equal for ``expr`` to match, or None if it can be anything.
 
     ``a && b``: either side's requirement holds (their intersection when both have one);
     ``a || b``: the union, known only when every side has one."""
+    path = (field_name,) if isinstance(field_name, str) else field_name
     if isinstance(expr, Comparison):
-        return _exact(expr, field_name)
+        return _exact(expr, path)
     if isinstance(expr, BoolOp):
-        parts = [required_values(operand, field_name) for operand in expr.operands]
+        parts = [required_values(operand, path) for operand in expr.operands]
         if expr.op == "&&":
             known = [p for p in parts if p is not None]
             if not known:
@@ -90,23 +115,142 @@ def required_values(expr: JsonExpr, field_name: str) -> frozenset[str] | None:
     return None
 
 
+def required_keys(expr: JsonExpr) -> frozenset[str]:
+    """Top-level fields an event must have for ``expr`` to match (a comparison or ``IS`` on a
+    missing field is false, even ``!=``; ``NOT EXISTS`` needs nothing): ``&&`` needs what either
+    side needs, ``||`` what every side needs."""
+    if isinstance(expr, BoolOp):
+        parts = [required_keys(operand) for operand in expr.operands]
+        if expr.op == "&&":
+            return frozenset().union(*parts)
+        out = parts[0]
+        for p in parts[1:]:
+            out &= p
+        return out
+    if isinstance(expr, Comparison | IsLiteral):
+        first = expr.selector.steps[0] if expr.selector.steps else None
+        return frozenset({first}) if isinstance(first, str) else frozenset()
+    return frozenset()
+
+
 def event_name_keys(f: MetricFilter) -> frozenset[str] | None:
-    """The eventNames a filter can match (None: it must see every event)."""
+    """The eventNames a filter can match (None: any)."""
     ast = f.pattern.ast
     return required_values(ast.expr, "eventName") if isinstance(ast, JsonPattern) else None
 
 
+def index_key(f: MetricFilter) -> tuple[Path, frozenset[str]] | None:
+    """The first of :data:`INDEX_PATHS` the filter's pattern pins, with its values (None: none)."""
+    ast = f.pattern.ast
+    if not isinstance(ast, JsonPattern):
+        return None
+    for path in INDEX_PATHS:
+        values = required_values(ast.expr, path)
+        if values is not None:
+            return path, values
+    return None
+
+
+_MIN_FRAGMENT = 3
+
+
+def _segments(value: Value) -> frozenset[str]:
+    """Literal pieces an ``=`` operand's match must contain, safe to look for in JSON text (no
+    character orjson would escape, ASCII only)."""
+    if value.kind == "regex" or value.is_number:
+        return frozenset()
+    return frozenset(
+        piece
+        for piece in value.text.split("*")
+        if len(piece) >= _MIN_FRAGMENT
+        and piece.isascii()
+        and piece.isprintable()
+        and not set(piece) & {'"', "\\"}
+    )
+
+
+def _json_fragments(expr: JsonExpr) -> frozenset[str]:
+    if isinstance(expr, BoolOp):
+        parts = [_json_fragments(operand) for operand in expr.operands]
+        if expr.op == "&&":
+            return frozenset().union(*parts)
+        out = parts[0]
+        for p in parts[1:]:
+            out &= p
+        return out
+    if isinstance(expr, Comparison) and expr.op == "=":
+        return _segments(expr.value)
+    return frozenset()
+
+
+def _field_fragments(field: Field) -> frozenset[str]:
+    alternatives = [
+        frozenset().union(*(_segments(c.value) for c in conds if c.op == "=")) for conds in field.conditions
+    ]
+    if not alternatives:
+        return frozenset()
+    out = alternatives[0]
+    for alt in alternatives[1:]:
+        out &= alt
+    return out
+
+
+def required_fragments(ast: PatternAst) -> frozenset[str]:
+    """Text every event the pattern matches must contain (its message, the record's JSON): a cheap
+    ``in`` test that skips most filters before their matcher runs. Conservative: may be empty."""
+    if isinstance(ast, JsonPattern):
+        return _json_fragments(ast.expr)
+    if isinstance(ast, SpacePattern):
+        return frozenset().union(*(_field_fragments(f) for f in ast.fields if isinstance(f, Field)))
+    if isinstance(ast, TermPattern) and len(ast.groups) == 1:
+        return frozenset(a.text for a in ast.groups[0].include if a.kind != "regex" and a.text)
+    return frozenset()
+
+
+class Entry(NamedTuple):
+    """A filter with what an event needs before its matcher is worth running."""
+
+    filter: MetricFilter
+    needs: frozenset[str]  # top-level fields (required_keys)
+    fragment: str | None  # the longest text the message must contain (required_fragments)
+    test: Callable[[object], bool] | None  # JSON test on the record, when the match alone decides
+    constant: Sample | None  # what a match publishes, when no field is read
+
+
+def entry(f: MetricFilter) -> Entry:
+    ast = f.pattern.ast
+    needs = required_keys(ast.expr) if isinstance(ast, JsonPattern) else frozenset()
+    constant = f.constant_sample
+    test = f.pattern.document_test if constant is not None else None
+    fragments = sorted(required_fragments(ast), key=lambda piece: (-len(piece), piece))
+    return Entry(f, needs, fragments[0] if fragments else None, test, constant)
+
+
+def _value_at(record: Mapping[str, Any], path: Path) -> object:
+    value: object = record
+    for step in path:
+        if not isinstance(value, dict):
+            return None
+        value = value.get(step)
+    return value
+
+
 @dataclass(frozen=True)
 class GroupFilters:
-    """One log group's filters: by eventName where the pattern pins it, and the rest."""
+    """One log group's filters: indexed by the value of a field their pattern pins, and the rest."""
 
-    by_event_name: Mapping[str, tuple[MetricFilter, ...]]
-    everywhere: tuple[MetricFilter, ...]
+    pinned: Mapping[Path, Mapping[str, tuple[Entry, ...]]]
+    everywhere: tuple[Entry, ...]
     with_default: tuple[MetricFilter, ...]
 
-    def candidates(self, event_name: object) -> tuple[MetricFilter, ...]:
-        pinned = self.by_event_name.get(event_name, ()) if isinstance(event_name, str) else ()
-        return pinned + self.everywhere if pinned else self.everywhere
+    def candidates(self, record: Mapping[str, Any]) -> tuple[Entry, ...]:
+        """The filters that can match ``record`` (each at most once)."""
+        found: tuple[Entry, ...] = ()
+        for path, by_value in self.pinned.items():
+            value = _value_at(record, path)
+            if isinstance(value, str):
+                found += by_value.get(value, ())
+        return found + self.everywhere if found else self.everywhere
 
 
 def index_filters(filters: Iterable[MetricFilter]) -> dict[str, GroupFilters]:
@@ -115,17 +259,18 @@ def index_filters(filters: Iterable[MetricFilter]) -> dict[str, GroupFilters]:
         by_group.setdefault(f.log_group, []).append(f)
     out: dict[str, GroupFilters] = {}
     for group, members in by_group.items():
-        pinned: dict[str, list[MetricFilter]] = {}
-        everywhere: list[MetricFilter] = []
+        pinned: dict[Path, dict[str, list[Entry]]] = {}
+        everywhere: list[Entry] = []
         for f in members:
-            keys = event_name_keys(f)
-            if keys is None:
-                everywhere.append(f)
-            else:
-                for key in keys:
-                    pinned.setdefault(key, []).append(f)
+            key = index_key(f)
+            if key is None:
+                everywhere.append(entry(f))
+                continue
+            path, values = key
+            for value in values:
+                pinned.setdefault(path, {}).setdefault(value, []).append(entry(f))
         out[group] = GroupFilters(
-            {k: tuple(v) for k, v in pinned.items()},
+            {path: {v: tuple(e) for v, e in by_value.items()} for path, by_value in pinned.items()},
             tuple(everywhere),
             tuple(f for f in members if f.has_default),
         )
@@ -273,13 +418,23 @@ def aggregate(rows: Iterable[EventRow], index: Mapping[str, GroupFilters]) -> di
         if filters is None:
             continue
         minute = (row.event_time // MINUTE_MS) * 60
-        candidates = filters.candidates(row.event_name)
+        candidates = filters.candidates(row.record)
         if candidates:
-            text = row.text
-            for f in candidates:
-                hit, sample = f.sample(row.record, text)
-                if not hit:
-                    continue
+            record = row.record
+            message = row.message
+            for f, needs, fragment, test, constant in candidates:
+                if needs and not record.keys() >= needs:
+                    continue  # a field the pattern compares is absent: no match (required_keys)
+                if fragment is not None and fragment not in message:
+                    continue  # text every match contains is absent (required_fragments)
+                if test is not None:
+                    if not test(record):
+                        continue
+                    sample: Sample | None = constant
+                else:
+                    hit, sample = f.sample(record, row.text)
+                    if not hit:
+                        continue
                 if f.has_default:
                     matched.add((id(f), minute))
                 if sample is not None:

@@ -46,6 +46,11 @@ class Pattern:
         extracted = self._matcher(message)
         return None if extracted is None else Match(extracted)
 
+    @property
+    def document_test(self) -> Callable[[object], bool] | None:
+        """The test on a parsed event, for JSON patterns (None for term and space-delimited ones)."""
+        return self._document
+
     def match_record(self, record: Mapping[str, Any], message: Callable[[], str]) -> Match | None:
         """The match for an event already parsed to a dict; ``message()`` gives its text when needed.
 

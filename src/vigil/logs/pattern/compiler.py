@@ -160,7 +160,8 @@ def _compile_atom(atom: Atom, term_mode: TermMode) -> TextTest:
     left = f"(?<!{_WORD_CLASS})" if text[0] in WORD_CHARS else ""
     right = f"(?!{_WORD_CLASS})" if text[-1] in WORD_CHARS else ""
     search = re.compile(left + re.escape(text) + right).search
-    return lambda message: search(message) is not None
+    # the plain containment test first: far cheaper, and a token match needs the text anyway
+    return lambda message: text in message and search(message) is not None
 
 
 def _compile_group(group: TermGroup, term_mode: TermMode) -> TextTest:
@@ -213,6 +214,36 @@ def resolve(document: object, selector: Selector) -> object:
     return current
 
 
+def resolver(selector: Selector) -> Callable[[object], object]:
+    """``resolve`` specialised for one selector: plain key lookups unrolled for one to three keys."""
+    steps = selector.steps
+    if not steps or not all(isinstance(step, str) for step in steps) or len(steps) > 3:
+        return lambda document: resolve(document, selector)
+    if len(steps) == 1:
+        (a,) = steps
+
+        def one(d: object) -> object:
+            return d.get(a, MISSING) if isinstance(d, dict) else MISSING
+
+        return one
+    if len(steps) == 2:
+        a, b = steps
+
+        def two(d: object) -> object:
+            d = d.get(a, MISSING) if isinstance(d, dict) else MISSING
+            return d.get(b, MISSING) if isinstance(d, dict) else MISSING
+
+        return two
+    a, b, c = steps
+
+    def three(d: object) -> object:
+        d = d.get(a, MISSING) if isinstance(d, dict) else MISSING
+        d = d.get(b, MISSING) if isinstance(d, dict) else MISSING
+        return d.get(c, MISSING) if isinstance(d, dict) else MISSING
+
+    return three
+
+
 def _scalar_text(target: object) -> str:
     if isinstance(target, bool):
         return "true" if target else "false"
@@ -235,17 +266,22 @@ def _json_equals(value: Value) -> Callable[[object], bool]:
 
         return numeric
     text = value.text
+    if "*" not in text:  # the common case: exact text
+        return lambda target: (target if type(target) is str else _scalar_text(target)) == text
+    if text.endswith("*") and "*" not in text[:-1]:  # prefix*: the first segment must start the value
+        prefix = text[:-1]
+        return lambda target: (target if type(target) is str else _scalar_text(target)).startswith(prefix)
     return lambda target: wildcard_match(text, _scalar_text(target))
 
 
 def _compile_comparison(node: Comparison) -> Callable[[object], bool]:
-    selector = node.selector
+    get = resolver(node.selector)
     if node.op in RELATIONAL:
         compare = RELATIONAL[node.op]
         operand = Decimal(node.value.text)
 
         def relational(document: object) -> bool:
-            text = number_text(resolve(document, selector))
+            text = number_text(get(document))
             return text is not None and compare(Decimal(text), operand)
 
         return relational
@@ -253,28 +289,54 @@ def _compile_comparison(node: Comparison) -> Callable[[object], bool]:
     negate = node.op == "!="
 
     def equality(document: object) -> bool:
-        target = resolve(document, selector)
+        target = get(document)
         # Step 1: missing, null, object and array targets never satisfy a comparison, not even !=.
-        if not isinstance(target, str | JsonNumber | bool | int | float):
+        if type(target) is not str and not isinstance(target, JsonNumber | bool | int | float):
             return False
         return equals(target) != negate
 
     return equality
 
 
+def _all_of(tests: list[Callable[[object], bool]]) -> Callable[[object], bool]:
+    if len(tests) == 2:
+        a, b = tests
+        return lambda document: a(document) and b(document)
+
+    def every(document: object) -> bool:
+        for test in tests:  # noqa: SIM110 (a loop: no generator object per call on the hot path)
+            if not test(document):
+                return False
+        return True
+
+    return every
+
+
+def _any_of(tests: list[Callable[[object], bool]]) -> Callable[[object], bool]:
+    if len(tests) == 2:
+        a, b = tests
+        return lambda document: a(document) or b(document)
+
+    def some(document: object) -> bool:
+        for test in tests:  # noqa: SIM110 (a loop: no generator object per call on the hot path)
+            if test(document):
+                return True
+        return False
+
+    return some
+
+
 def _compile_json_expr(node: JsonExpr) -> Callable[[object], bool]:
     if isinstance(node, BoolOp):
         operands = [_compile_json_expr(operand) for operand in node.operands]
-        if node.op == "&&":
-            return lambda document: all(test(document) for test in operands)
-        return lambda document: any(test(document) for test in operands)
+        return _all_of(operands) if node.op == "&&" else _any_of(operands)
     if isinstance(node, NotExists):
-        selector = node.selector
-        return lambda document: resolve(document, selector) is MISSING
+        get = resolver(node.selector)
+        return lambda document: get(document) is MISSING
     if isinstance(node, IsLiteral):
-        selector = node.selector
+        get = resolver(node.selector)
         expected = {"NULL": None, "TRUE": True, "FALSE": False}[node.literal]
-        return lambda document: resolve(document, selector) is expected
+        return lambda document: get(document) is expected
     return _compile_comparison(node)
 
 
