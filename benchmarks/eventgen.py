@@ -266,8 +266,10 @@ def generate(
     accounts: int = 20,
     regions: Sequence[str] = REGIONS,
     templates: Sequence[Record] | None = None,
+    span_seconds: int = SPAN_SECONDS,
 ) -> Iterator[Record]:
-    """``n`` CloudTrail records in time order over about a day from ``start``; the same for the same seed.
+    """``n`` CloudTrail records in time order over ``span_seconds`` (a day) from ``start``; the same
+    for the same seed.
 
     Records share the nested values they do not change (request parameters, session contexts) with
     their template and with each other: treat them as read-only.
@@ -300,7 +302,7 @@ def generate(
     last_second, stamp = -1, ""
     for i in range(n):
         t = prepared[bisect(cumulative, random_() * total)]
-        second = (i * SPAN_SECONDS) // n if n else 0
+        second = (i * span_seconds) // n if n else 0
         if second != last_second:
             last_second = second
             stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch + second))
@@ -353,6 +355,11 @@ def _file_name(rng: random.Random, account: str, region: str, last_time: str, gz
     return Path("AWSLogs", account, "CloudTrail", region, year, month, day, name)
 
 
+def _delivery_window(event_time: str) -> str:
+    """``2026-01-01T10:07:31Z`` → ``2026-01-01T10:05``: the five-minute window a record is delivered in."""
+    return f"{event_time[:14]}{int(event_time[14:16]) // 5 * 5:02d}"
+
+
 def write_files(
     out_dir: Path | str,
     n: int,
@@ -363,15 +370,19 @@ def write_files(
     start: datetime | None = None,
     accounts: int = 20,
     regions: Sequence[str] = REGIONS,
+    span_seconds: int = SPAN_SECONDS,
 ) -> list[Path]:
     """Write ``n`` generated records as CloudTrail log files under ``out_dir``; the files written.
 
     Records go to the file of their account and region (``{"Records": [...]}``); a file is closed at
-    ``per_file`` records and named after its newest record's minute, as CloudTrail names deliveries.
+    ``per_file`` records or when a record falls in a later five-minute delivery window (CloudTrail
+    delivers about every five minutes), and is named after its newest record's minute, as
+    CloudTrail names deliveries.
     """
     root = Path(out_dir)
     names = random.Random(f"files/{seed}")
     buffers: dict[tuple[str, str], list[Record]] = defaultdict(list)
+    windows: dict[tuple[str, str], str] = {}
     written: list[Path] = []
 
     def flush(account: str, region: str) -> None:
@@ -382,8 +393,14 @@ def write_files(
         path.write_bytes(gzip.compress(body, compresslevel=6) if gz else body)
         written.append(path)
 
-    for record in generate(n, seed=seed, start=start, accounts=accounts, regions=regions):
+    for record in generate(
+        n, seed=seed, start=start, accounts=accounts, regions=regions, span_seconds=span_seconds
+    ):
         key = (record["recipientAccountId"], record["awsRegion"])
+        window = _delivery_window(record["eventTime"])
+        if key in buffers and windows.get(key) != window:
+            flush(*key)
+        windows[key] = window
         buffer = buffers[key]
         buffer.append(record)
         if len(buffer) >= per_file:

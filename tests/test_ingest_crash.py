@@ -40,7 +40,9 @@ def snapshot(store: Store) -> tuple[int, int, list[tuple[object, ...]]]:
 
 def test_sigkill_mid_ingest_then_restart_counts_each_event_once(tmp_path: Path) -> None:
     logs = tmp_path / "logs"
-    load_eventgen().write_files(logs, FILES * PER_FILE, per_file=PER_FILE, seed=5)
+    load_eventgen().write_files(
+        logs, FILES * PER_FILE, per_file=PER_FILE, seed=5, accounts=2, span_seconds=900
+    )
     reference = open_store(tmp_path / "reference.db")
     ctx = Context(LoadedSettings(settings=Settings()), _store=reference)
     engine_events.ingest(ctx, [str(logs)])

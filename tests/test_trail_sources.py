@@ -215,7 +215,7 @@ def test_malformed_files_are_quarantined_and_the_rest_is_read(tmp_path: Path) ->
     write(tmp_path / "LICENSE", b"not a log")
     write(tmp_path / ".hidden.json", b"not read either")
 
-    batches = list(PathSource(tmp_path).batches(None))
+    batches = list(PathSource(tmp_path, batch_files=1).batches(None))
 
     assert ids(batches) == [record(n)["eventID"] for n in (1, 2, 3, 4, 5)]
     quarantined = {Path(q.location).name: q for b in batches for q in b.quarantined}
@@ -231,7 +231,7 @@ def test_malformed_files_are_quarantined_and_the_rest_is_read(tmp_path: Path) ->
 def test_directory_resume_skips_finished_files_and_rereads_changed_ones(tmp_path: Path) -> None:
     for n in (1, 2, 3):
         write(tmp_path / f"f{n}.json", orjson.dumps([record(n)]))
-    source = PathSource(tmp_path)
+    source = PathSource(tmp_path, batch_files=1)
     first = list(source.batches(None))
     assert [Path(b.location).name for b in first] == ["f1.json", "f2.json", "f3.json"]
     assert first[0].size == (tmp_path / "f1.json").stat().st_size
@@ -247,6 +247,21 @@ def test_directory_resume_skips_finished_files_and_rereads_changed_ones(tmp_path
     assert [(Path(b.location).name, ids([b])) for b in again] == [
         ("f1.json", [record(1)["eventID"], record(7)["eventID"]])
     ]
+
+
+def test_small_files_are_read_together_and_resume_after_the_batch(tmp_path: Path) -> None:
+    for n in range(1, 8):
+        write(tmp_path / f"f{n}.json", orjson.dumps([record(2 * n), record(2 * n + 1)]))
+    write(tmp_path / "f4b.json", b"{broken")
+    source = PathSource(tmp_path, batch_records=5)
+    batches = list(source.batches(None))
+    assert [len(b.records) for b in batches] == [6, 6, 2]
+    assert batches[0].location.endswith("f1.json (and 2 more files)")
+    assert [Path(q.location).name for b in batches for q in b.quarantined] == ["f4b.json"]
+    assert sorted(batches[0].checkpoint["done"]) == ["f1.json", "f2.json", "f3.json"]
+    resumed = list(source.batches(batches[0].checkpoint))
+    assert ids(resumed) == ids(batches[1:])
+    assert sum(b.size for b in batches) == sum(p.stat().st_size for p in tmp_path.iterdir())
 
 
 def test_json_lines_resume_mid_file(tmp_path: Path) -> None:

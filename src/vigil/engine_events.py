@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -171,8 +172,8 @@ def build_catalog(
         except ConfigError as exc:
             log.warning("imported alarm %s from %s is not evaluated: %s", name, origin, exc)
     composites = _composites(events.composite_alarms, imported_composites, alarms, problems, origins)
-    names = [a.name for a in alarms] + [c.name for c in composites]
-    for dup in sorted({n for n in names if names.count(n) > 1}):
+    counts = Counter([a.name for a in alarms] + [c.name for c in composites])
+    for dup in sorted(n for n, k in counts.items() if k > 1):
         problems.append(Problem(f"alarm {dup!r}", "is defined twice", "give each alarm a unique name"))
     if problems:
         raise ConfigError(problems, source="events settings")

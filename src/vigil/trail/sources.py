@@ -231,6 +231,30 @@ def _lines_hint(name: str) -> bool | None:
 
 
 @dataclass
+class _Pending:
+    """Files read but not yet handed out: their records, quarantine and bytes."""
+
+    locations: list[str] = field(default_factory=list)
+    records: list[Record] = field(default_factory=list)
+    quarantined: list[Quarantined] = field(default_factory=list)
+    size: int = 0
+
+    def add(
+        self, location: str, records: list[Record], quarantined: tuple[Quarantined, ...], size: int
+    ) -> None:
+        self.locations.append(location)
+        self.records.extend(records)
+        self.quarantined.extend(quarantined)
+        self.size += size
+
+    def batch(self, key: str, done: dict[str, dict[str, int]], partial: dict[str, Any] | None) -> Batch:
+        more = len(self.locations) - 1
+        location = self.locations[0] + (f" (and {more} more files)" if more else "")
+        checkpoint = {"done": dict(done), "partial": partial}
+        return Batch(key, location, self.records, checkpoint, tuple(self.quarantined), self.size)
+
+
+@dataclass
 class PathSource:
     """A file, or every ``.json``/``.jsonl``/``.ndjson`` (optionally ``.gz``) file under a directory.
 
@@ -241,6 +265,8 @@ class PathSource:
     root: Path
     max_record_bytes: int = MAX_RECORD_BYTES
     batch_lines: int = BATCH_LINES
+    batch_records: int = BATCH_LINES  # small files are read together up to this many records
+    batch_files: int = 1_000  # … and at most this many files
     key: str = field(init=False)
 
     def __post_init__(self) -> None:
@@ -264,15 +290,20 @@ class PathSource:
         return sum(path.stat().st_size for _, path in self.files() if path.is_file())
 
     def batches(self, checkpoint: Checkpoint | None) -> Iterator[Batch]:
+        """Small files are read together until a batch holds ``batch_records`` records (one
+        transaction and one checkpoint for many CloudTrail deliveries); a large JSON-lines file
+        yields its own batches with the line reached."""
         done: dict[str, dict[str, int]] = dict((checkpoint or {}).get("done", {}))
         partial: dict[str, Any] | None = (checkpoint or {}).get("partial")
+        pending = _Pending()
         for rel, path in self.files():
             try:
                 stat = path.stat()
             except OSError as exc:
-                yield self._batch(
-                    str(path), [], (Quarantined(str(path), f"cannot read: {exc}"),), done, None, 0
-                )
+                pending.add(str(path), [], (Quarantined(str(path), f"cannot read: {exc}"),), 0)
+                if len(pending.locations) >= self.batch_files:
+                    yield pending.batch(self.key, done, None)
+                    pending = _Pending()
                 continue
             stamp = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
             if done.get(rel) == stamp:
@@ -281,13 +312,24 @@ class PathSource:
             if partial and partial.get("file") == rel and {k: partial.get(k) for k in stamp} == stamp:
                 skip = int(partial["line"])
             for chunk, size in self._read(path, stat.st_size, skip):
-                position = None
                 if chunk.last:
-                    done = {**done, rel: stamp}
-                else:
-                    position = {"file": rel, **stamp, "line": chunk.line}
+                    done[rel] = stamp
+                    pending.add(str(path), chunk.records, chunk.quarantined, size)
+                    if (
+                        len(pending.records) >= self.batch_records
+                        or len(pending.locations) >= self.batch_files
+                    ):
+                        yield pending.batch(self.key, done, None)
+                        pending = _Pending()
+                    continue
+                if pending.locations:  # what came before this file commits first
+                    yield pending.batch(self.key, done, None)
+                    pending = _Pending()
+                position = {"file": rel, **stamp, "line": chunk.line}
                 yield self._batch(str(path), chunk.records, chunk.quarantined, done, position, size)
             partial = None
+        if pending.locations:
+            yield pending.batch(self.key, done, None)
 
     def _batch(
         self,
