@@ -30,7 +30,7 @@ from vigil.alarms.composite import (
     step_composite,
 )
 from vigil.alarms.message import alarm_message, composite_message
-from vigil.alarms.runner import Fired, check_statistic, metric_key, replay, tick, window
+from vigil.alarms.runner import Fired, check_statistic, metric_key, replay, tick, window, window_values
 from vigil.engine import Context
 from vigil.errors import ConfigError, Problem, UsageError
 from vigil.logs.metric_filters import MetricFilter, MetricFilterError, MetricTransformation
@@ -478,10 +478,18 @@ def evaluate_alarms(
         keys = {a.name: metric_key(a, event_store.dimensions_key) for a in chosen}
         rows = event_store.datapoints_between(conn, set(keys.values()), first, end)
         publisher = StorePublisher(conn)
+        shared: dict[tuple[Any, ...], dict[datetime, float]] = {}  # alarms on one metric share values
+        unchanged: list[str] = []
         for a in chosen:
             previous = states.get(a.name)
-            transition = tick(a, rows[keys[a.name]], previous, now)
+            memo = (keys[a.name], a.period, a.statistic, a.evaluation_periods)
+            values = shared.get(memo)
+            if values is None:
+                values = shared[memo] = window_values(a, rows[keys[a.name]], now)
+            transition = tick(a, rows[keys[a.name]], previous, now, values=values)
             alarm_store.save_tick(conn, a.name, transition, now, known=previous is not None)
+            if previous is not None and not transition.changed:
+                unchanged.append(a.name)
             if transition.changed:
                 subject, message = alarm_message(
                     a, transition, account=account, region=region, configuration_updated=now
@@ -516,6 +524,8 @@ def evaluate_alarms(
                 arn_prefix=prefix,
             )
             alarm_store.save_tick(conn, c.name, transition, now, known=previous is not None)
+            if previous is not None and not transition.changed:
+                unchanged.append(c.name)
             if transition.changed:
                 subject, message = composite_message(
                     c, transition, account=account, region=region, configuration_updated=now
@@ -536,6 +546,7 @@ def evaluate_alarms(
                     alarm_store.record_action(conn, c.name, action, now, ok=True, detail="published")
             out.append(AlarmTick(c.name, transition))
             states[c.name] = transition.state
+        alarm_store.touch_evaluated(conn, unchanged, now)
     return out
 
 

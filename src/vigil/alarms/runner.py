@@ -8,6 +8,7 @@ so alarms on them are refused when loaded (``check_statistic``).
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -153,11 +154,28 @@ def _in_range(
     return {t: v for t, v in values.items() if t in starts}
 
 
+def window_values(
+    definition: AlarmDefinition, rows: Sequence[MinuteRow], now: datetime
+) -> dict[datetime, float]:
+    """The period values of the evaluation range at ``now``, from rows sorted by minute (only the
+    rows inside the range are read)."""
+    first, end = window(definition, now)
+    lo = bisect_left(rows, first, key=lambda row: row[0])
+    hi = bisect_left(rows, end, key=lambda row: row[0])
+    return period_values(definition, rows[lo:hi])
+
+
 def tick(
-    definition: AlarmDefinition, rows: Sequence[MinuteRow], previous: AlarmState | None, now: datetime
+    definition: AlarmDefinition,
+    rows: Sequence[MinuteRow],
+    previous: AlarmState | None,
+    now: datetime,
+    *,
+    values: Mapping[datetime, float] | None = None,
 ) -> Transition:
-    """One live evaluation at wall time ``now``."""
-    values = _in_range(definition, period_values(definition, rows), now)
+    """One live evaluation at wall time ``now`` (``values``: the range's period values, if known)."""
+    if values is None:
+        values = window_values(definition, rows, now)
     return step_alarm(definition, values, previous or initial_state(now), now)
 
 

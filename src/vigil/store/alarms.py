@@ -28,7 +28,8 @@ def _state_data(state: AlarmState) -> dict[str, Any]:
 
 
 def save_tick(conn: Connection, name: str, transition: Transition, now: datetime, *, known: bool) -> None:
-    """Store one evaluation: the state (created on first sight), and a history item on a change."""
+    """Store one evaluation: the state (created on first sight), and a history item on a change.
+    An unchanged, known alarm is not written here: ``touch_evaluated`` marks them all at once."""
     state = transition.state
     if not known:
         first = transition.previous
@@ -67,8 +68,14 @@ def save_tick(conn: Connection, name: str, transition: Transition, now: datetime
                 },
             )
         )
-    elif known:
-        conn.execute(update(alarm_states).where(alarm_states.c.name == name).values(evaluated_at=now))
+
+
+def touch_evaluated(conn: Connection, names: Sequence[str], now: datetime) -> None:
+    """Mark alarms evaluated at ``now`` whose state did not change (one statement per 500)."""
+    names = list(names)
+    for start in range(0, len(names), 500):
+        chunk = names[start : start + 500]
+        conn.execute(update(alarm_states).where(alarm_states.c.name.in_(chunk)).values(evaluated_at=now))
 
 
 def record_action(conn: Connection, name: str, action: str, at: datetime, *, ok: bool, detail: str) -> None:
