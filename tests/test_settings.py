@@ -334,3 +334,30 @@ def test_events_settings_check_trails_retention_and_selectors(tmp_path: Path) ->
     )
     events = load_settings(good, environ={}).settings.events
     assert (events.trails[0].regions, events.log_groups[0].retention_days) == (["eu-west-1"], 30)
+
+
+def test_config_validate_checks_filters_and_alarms_with_their_lines(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from vigil.cli import app
+
+    config = write(
+        tmp_path / "vigil.yaml",
+        """events:
+  metric_filters:
+    - name: broken
+      pattern: "{ $.a = "
+      metric_name: M
+      metric_namespace: N
+  alarms:
+    - {AlarmName: half, Namespace: N}
+  composite_alarms:
+    - {AlarmName: c, AlarmRule: "ALARM(nowhere)"}
+""",
+    )
+    result = CliRunner().invoke(app, ["config", "validate", str(config)])
+    assert result.exit_code == 2
+    text = " ".join(result.output.split())
+    assert f"{config}:3 events.metric_filters[0]: metric filter 'broken': filterPattern" in text
+    assert f"{config}:8 events.alarms[0] alarm 'half'.MetricName: MetricName is required" in text
+    assert "names alarms that do not exist: nowhere" in text

@@ -956,12 +956,17 @@ def config_validate(
     def body() -> int:
         ctx = engine.context(path, db=db)
         ruleset = engine.load_rules(ctx)  # rule ids, parameters and packs named in the file exist
+        from vigil.engine_events import build_catalog
+
+        # trails, metric filters (their patterns), alarms and composite rules compile and agree
+        cat = build_catalog(ctx.settings.events, locate=ctx.loaded.where)
         where = str(ctx.loaded.path) if ctx.loaded.path else "no config file (defaults)"
         envs = ", ".join(sorted(ctx.loaded.env_sources.values()))
         stdout.print(
             f"[green]valid[/green]: {where}"
             + (f" + {envs}" if envs else "")
-            + f" ({len(ruleset.rules)} rules from {len(ruleset.packs)} packs)"
+            + f" ({len(ruleset.rules)} rules from {len(ruleset.packs)} packs; {len(cat.trails)} trails, "
+            f"{len(cat.filters)} metric filters, {len(cat.alarms) + len(cat.composites)} alarms)"
         )
         return EXIT_OK
 

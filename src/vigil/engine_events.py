@@ -104,8 +104,18 @@ def build_catalog(
     events: EventsSettings,
     imported: Iterable[tuple[str, dict[str, Any], str]] = (),
     imported_composites: Iterable[tuple[str, dict[str, Any], str]] = (),
+    *,
+    locate: Callable[..., str] | None = None,
 ) -> Catalog:
-    """The catalog from the settings (and definitions imported into the store); every problem at once."""
+    """The catalog from the settings (and definitions imported into the store); every problem at once.
+
+    ``locate(*path)`` names where a setting is written (``LoadedSettings.where``: ``file:line``)."""
+
+    def where(section: str, index: int) -> str:
+        name = f"events.{section}[{index}]"
+        found = locate("events", section, index) if locate is not None else ""
+        return f"{found} {name}" if found else name
+
     problems: list[Problem] = []
     trails: list[Trail] = []
     if events.default_trail:
@@ -119,7 +129,7 @@ def build_catalog(
             )
         except SelectorError as exc:
             problems.append(
-                Problem(f"events.trails[{i}]", str(exc), "fix the selectors as CloudTrail takes them")
+                Problem(where("trails", i), str(exc), "fix the selectors as CloudTrail takes them")
             )
     filters: list[MetricFilter] = []
     alarms: list[AlarmDefinition] = []
@@ -152,7 +162,13 @@ def build_catalog(
             )
             origins[f"filter:{mf.name}"] = "config"
         except MetricFilterError as exc:
-            problems.append(Problem(f"events.metric_filters[{i}]", str(exc), exc.hint or "fix the filter"))
+            problems.append(
+                Problem(
+                    where("metric_filters", i),
+                    f"metric filter {exc.filter_name!r}: {exc.field}: {exc.problem}",
+                    exc.hint or "fix the filter",
+                )
+            )
     for i, body in enumerate(events.alarms):
         try:
             definition = definition_from_aws(body)
@@ -160,7 +176,9 @@ def build_catalog(
             alarms.append(definition)
             origins[definition.name] = "config"
         except ConfigError as exc:
-            problems.extend(Problem(f"events.alarms[{i}] {p.where}", p.message, p.hint) for p in exc.problems)
+            problems.extend(
+                Problem(f"{where('alarms', i)} {p.where}", p.message, p.hint) for p in exc.problems
+            )
     for name, body, origin in imported:
         if any(a.name == name for a in alarms) or body.get("_kind") == "metric-filter":
             continue
@@ -171,7 +189,7 @@ def build_catalog(
             origins[name] = origin
         except ConfigError as exc:
             log.warning("imported alarm %s from %s is not evaluated: %s", name, origin, exc)
-    composites = _composites(events.composite_alarms, imported_composites, alarms, problems, origins)
+    composites = _composites(events.composite_alarms, imported_composites, alarms, problems, origins, where)
     counts = Counter([a.name for a in alarms] + [c.name for c in composites])
     for dup in sorted(n for n, k in counts.items() if k > 1):
         problems.append(Problem(f"alarm {dup!r}", "is defined twice", "give each alarm a unique name"))
@@ -189,6 +207,7 @@ def _composites(
     alarms: Sequence[AlarmDefinition],
     problems: list[Problem],
     origins: dict[str, str],
+    where: Callable[[str, int], str],
 ) -> tuple[CompositeAlarmDefinition, ...]:
     """Composite alarms whose children all exist, ordered children first; problems collected."""
     found: list[CompositeAlarmDefinition] = []
@@ -197,7 +216,7 @@ def _composites(
             composite = composite_from_aws(body)
         except (ConfigError, UsageError) as exc:
             problems.extend(
-                Problem(f"events.composite_alarms[{i}] {p.where}", p.message, p.hint)
+                Problem(f"{where('composite_alarms', i)} {p.where}", p.message, p.hint)
                 for p in getattr(exc, "problems", [Problem("", str(exc), "fix the AlarmRule")])
             )
             continue
@@ -237,7 +256,7 @@ def catalog(ctx: Context) -> Catalog:
         imported = alarm_store.load_definitions(conn, "alarm")
         imported_filters = alarm_store.load_definitions(conn, "metric-filter")
         imported_composites = alarm_store.load_definitions(conn, "composite-alarm")
-    base = build_catalog(ctx.settings.events, imported, imported_composites)
+    base = build_catalog(ctx.settings.events, imported, imported_composites, locate=ctx.loaded.where)
     extra: list[MetricFilter] = []
     for _, body, origin in imported_filters:
         f = _imported_filter(body, origin)
