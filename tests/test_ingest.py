@@ -313,3 +313,26 @@ def test_bad_composites_are_config_errors(
     with pytest.raises(ConfigError) as excinfo:
         engine_events.catalog(ctx)
     assert expected in str(excinfo.value)
+
+
+def test_vigil_ingest_reads_a_trail_bucket_on_the_emulator(
+    account: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from vigil.cli import app
+
+    for name, value in account.environment().items():
+        monkeypatch.setenv(name, value)
+    s3 = account.client("s3", "us-east-1")
+    s3.create_bucket(Bucket="trail-bucket")
+    records = orjson.loads((STRATUS / "aws.defense-evasion.cloudtrail-stop.json").read_bytes())
+    key = f"AWSLogs/{account.account_id}/CloudTrail/us-east-1/2024/07/31/{account.account_id}_CloudTrail_us-east-1_20240731T1310Z_abc.json.gz"
+    s3.put_object(Bucket="trail-bucket", Key=key, Body=gzip.compress(orjson.dumps({"Records": records})))
+    db = str(tmp_path / "s3.db")
+    result = CliRunner().invoke(app, ["ingest", "s3://trail-bucket", "--db", db, "-o", "json", "-q"])
+    assert result.exit_code == 0, result.output
+    summary = orjson.loads(result.stdout)
+    assert (summary["records"], summary["stored"]) == (len(records), len(records))
+    again = CliRunner().invoke(app, ["ingest", "s3://trail-bucket", "--db", db, "-o", "json", "-q"])
+    assert orjson.loads(again.stdout)["records"] == 0  # the checkpoint says the key is done

@@ -57,6 +57,9 @@ def ingest_command(
     config: ConfigOpt = None,
     output: OutputOpt = Format.table,
     out: OutPathOpt = None,
+    profile: ProfileOpt = None,
+    role_arn: RoleArnOpt = None,
+    endpoint_url: EndpointOpt = None,
     alarms: Annotated[
         bool, typer.Option("--alarms/--no-alarms", help="Evaluate the alarms once the records are in.")
     ] = True,
@@ -73,7 +76,8 @@ def ingest_command(
     from vigil import engine, engine_events
 
     def body() -> int:
-        with engine.context(config, db=db) as ctx:
+        aws = {"profile": profile, "role_arn": role_arn, "endpoint_url": endpoint_url}
+        with engine.context(config, db=db, aws=aws) as ctx:
             cat = engine_events.catalog(ctx)
             with _progress(not quiet and output is Format.table) as bars:
                 report = engine_events.ingest(ctx, sources, listener=_IngestBars(bars), cat=cat)
