@@ -11,7 +11,7 @@ ID, datapoints added in the same transaction as the checkpoint) is ``store/event
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final, NamedTuple
 
@@ -280,9 +280,8 @@ def index_filters(filters: Iterable[MetricFilter]) -> dict[str, GroupFilters]:
 # ---------------------------------------------------------------------------------- routing
 
 
-@dataclass(frozen=True)
-class EventRow:
-    """One record as stored in one log group."""
+class EventRow(NamedTuple):
+    """One record as stored in one log group (a tuple: made once per record per group, cheaply)."""
 
     log_group: str
     event_id: str
@@ -295,17 +294,27 @@ class EventRow:
     source_ip: str | None
     error_code: str | None
     message: str
-    record: Record = field(repr=False, compare=False)
+    record: Record
 
     def text(self) -> str:
         return self.message
+
+
+_TIMES: dict[str, int] = {}  # eventTime text → epoch ms: records of one batch share their seconds
+_TIMES_MAX = 50_000
 
 
 def event_time_ms(record: Record) -> int:
     text = record.get("eventTime")
     if not isinstance(text, str):
         raise ValueError("no eventTime")
-    return int(parse_time(text).timestamp() * 1000)
+    found = _TIMES.get(text)
+    if found is None:
+        found = int(parse_time(text).timestamp() * 1000)
+        if len(_TIMES) >= _TIMES_MAX:
+            _TIMES.clear()
+        _TIMES[text] = found
+    return found
 
 
 def principal_of(record: Record) -> str | None:
