@@ -15,12 +15,12 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from functools import cached_property
+from functools import cached_property, partial
 from typing import Any, Protocol
 
 from sqlalchemy import Connection
 
-from vigil.alarms.alarm import AlarmDefinition, Transition, initial_state
+from vigil.alarms.alarm import AlarmDefinition, AlarmState, Transition, initial_state
 from vigil.alarms.aws_shape import composite_from_aws, definition_from_aws
 from vigil.alarms.composite import (
     CompositeAlarmDefinition,
@@ -493,6 +493,9 @@ def _ms(t: datetime | None) -> int | None:
 # ------------------------------------------------------------------------------------------- alarms
 
 
+Render = Callable[..., tuple[str, str]]  # (transition, *, account, region, configuration_updated) → message
+
+
 @dataclass(frozen=True)
 class AlarmTick:
     name: str
@@ -530,72 +533,41 @@ def evaluate_alarms(
         publisher = StorePublisher(conn)
         shared: dict[tuple[Any, ...], dict[datetime, float]] = {}  # alarms on one metric share values
         unchanged: list[str] = []
+
+        def settle(name: str, transition: Transition, previous: AlarmState | None, render: Render) -> None:
+            """Store the tick; on a change, publish CloudWatch's message to each action's topic."""
+            alarm_store.save_tick(conn, name, transition, now, known=previous is not None)
+            states[name] = transition.state
+            out.append(AlarmTick(name, transition))
+            if not transition.changed:
+                if previous is not None:
+                    unchanged.append(name)
+                return
+            subject, message = render(transition, account=account, region=region, configuration_updated=now)
+            attributes = {"source": "alarm", "AlarmName": name, "NewStateValue": transition.state.value}
+            for action in transition.actions:
+                publisher.publish(
+                    action, subject=subject, message=message, attributes=attributes, source="alarm", at=now
+                )
+                alarm_store.record_action(conn, name, action, now, ok=True, detail="published")
+
         for a in chosen:
-            previous = states.get(a.name)
             memo = (keys[a.name], a.period, a.statistic, a.evaluation_periods)
             values = shared.get(memo)
             if values is None:
                 values = shared[memo] = window_values(a, rows[keys[a.name]], now)
+            previous = states.get(a.name)
             transition = tick(a, rows[keys[a.name]], previous, now, values=values)
-            alarm_store.save_tick(conn, a.name, transition, now, known=previous is not None)
-            if previous is not None and not transition.changed:
-                unchanged.append(a.name)
-            if transition.changed:
-                subject, message = alarm_message(
-                    a, transition, account=account, region=region, configuration_updated=now
-                )
-                for action in transition.actions:
-                    publisher.publish(
-                        action,
-                        subject=subject,
-                        message=message,
-                        attributes={
-                            "source": "alarm",
-                            "AlarmName": a.name,
-                            "NewStateValue": transition.state.value,
-                        },
-                        source="alarm",
-                        at=now,
-                    )
-                    alarm_store.record_action(conn, a.name, action, now, ok=True, detail="published")
-            out.append(AlarmTick(a.name, transition))
-            states[a.name] = transition.state
+            settle(a.name, transition, previous, partial(alarm_message, a))
         prefix = f"arn:aws:cloudwatch:{region}:{account}:alarm:"
         for c in cat.composites if not names else ():
-            previous = states.get(c.name)
             children = {ref: states.get(alarm_name(ref)) for ref in referenced_alarms(c.rule)}
             if any(v is None for v in children.values()):
                 continue  # a child not evaluated yet (first tick of a new alarm): next minute
-            transition = step_composite(
-                c,
-                {k: v for k, v in children.items() if v is not None},
-                previous or initial_state(now),
-                now,
-                arn_prefix=prefix,
-            )
-            alarm_store.save_tick(conn, c.name, transition, now, known=previous is not None)
-            if previous is not None and not transition.changed:
-                unchanged.append(c.name)
-            if transition.changed:
-                subject, message = composite_message(
-                    c, transition, account=account, region=region, configuration_updated=now
-                )
-                for action in transition.actions:
-                    publisher.publish(
-                        action,
-                        subject=subject,
-                        message=message,
-                        attributes={
-                            "source": "alarm",
-                            "AlarmName": c.name,
-                            "NewStateValue": transition.state.value,
-                        },
-                        source="alarm",
-                        at=now,
-                    )
-                    alarm_store.record_action(conn, c.name, action, now, ok=True, detail="published")
-            out.append(AlarmTick(c.name, transition))
-            states[c.name] = transition.state
+            previous = states.get(c.name)
+            known = {k: v for k, v in children.items() if v is not None}
+            transition = step_composite(c, known, previous or initial_state(now), now, arn_prefix=prefix)
+            settle(c.name, transition, previous, partial(composite_message, c))
         alarm_store.touch_evaluated(conn, unchanged, now)
     return out
 

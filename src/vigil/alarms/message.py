@@ -85,17 +85,16 @@ def trigger(definition: AlarmDefinition) -> dict[str, Any]:
     return out
 
 
-def alarm_message(
-    definition: AlarmDefinition,
+def _common(
+    definition: AlarmDefinition | CompositeAlarmDefinition,
     transition: Transition,
-    *,
     account: str,
     region: str,
     configuration_updated: datetime,
-) -> tuple[str, str]:
-    """(Subject, Message) of the SNS notification for a state change."""
+) -> dict[str, Any]:
+    """The fields every alarm message starts with, in AWS's order."""
     state = transition.state
-    body = {
+    return {
         "AlarmName": definition.name,
         "AlarmDescription": definition.description,
         "AWSAccountId": account,
@@ -109,9 +108,21 @@ def alarm_message(
         "OKActions": list(definition.ok_actions),
         "AlarmActions": list(definition.alarm_actions),
         "InsufficientDataActions": list(definition.insufficient_data_actions),
-        "Trigger": trigger(definition),
     }
-    return _subject(definition.name, state.value, region), orjson.dumps(body).decode()
+
+
+def alarm_message(
+    definition: AlarmDefinition,
+    transition: Transition,
+    *,
+    account: str,
+    region: str,
+    configuration_updated: datetime,
+) -> tuple[str, str]:
+    """(Subject, Message) of the SNS notification for a state change."""
+    body = _common(definition, transition, account, region, configuration_updated)
+    body["Trigger"] = trigger(definition)
+    return _subject(definition.name, transition.state.value, region), orjson.dumps(body).decode()
 
 
 def composite_message(
@@ -124,26 +135,11 @@ def composite_message(
 ) -> tuple[str, str]:
     """(Subject, Message) for a composite alarm's state change: the metric message's common fields,
     ``AlarmRule`` instead of ``Trigger``, and the children that decided it (``TriggeringChildren``)."""
-    state = transition.state
-    triggering = orjson.loads(state.reason_data or "{}").get("triggeringAlarms", [])
-    body = {
-        "AlarmName": definition.name,
-        "AlarmDescription": definition.description,
-        "AWSAccountId": account,
-        "AlarmConfigurationUpdatedTimestamp": cloudwatch_time(configuration_updated),
-        "NewStateValue": state.value,
-        "NewStateReason": state.reason,
-        "StateChangeTime": cloudwatch_time(state.timestamp),
-        "Region": region_long_name(region),
-        "AlarmArn": alarm_arn(definition.name, account, region),
-        "OldStateValue": transition.previous.value,
-        "OKActions": list(definition.ok_actions),
-        "AlarmActions": list(definition.alarm_actions),
-        "InsufficientDataActions": list(definition.insufficient_data_actions),
-        "AlarmRule": definition.alarm_rule,
-        "TriggeringChildren": [
-            {"Arn": t["arn"], "State": {"Value": t["state"]["value"], "Timestamp": t["state"]["timestamp"]}}
-            for t in triggering
-        ],
-    }
-    return _subject(definition.name, state.value, region), orjson.dumps(body).decode()
+    triggering = orjson.loads(transition.state.reason_data or "{}").get("triggeringAlarms", [])
+    body = _common(definition, transition, account, region, configuration_updated)
+    body["AlarmRule"] = definition.alarm_rule
+    body["TriggeringChildren"] = [
+        {"Arn": t["arn"], "State": {"Value": t["state"]["value"], "Timestamp": t["state"]["timestamp"]}}
+        for t in triggering
+    ]
+    return _subject(definition.name, transition.state.value, region), orjson.dumps(body).decode()
