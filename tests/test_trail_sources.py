@@ -484,6 +484,16 @@ def test_message_kinds() -> None:
     assert message_objects(sns(s3_notification("b", "k.json.gz"))) == [("b", "k.json.gz")]
     assert message_objects(json.dumps({"Service": "Amazon S3", "Event": "s3:TestEvent"})) == []
     assert message_objects(s3_notification("b", "AWSLogs/1/CloudTrail-Digest/x/d.json.gz")) == []
+    created = {
+        "version": "0",
+        "detail-type": "Object Created",
+        "source": "aws.s3",
+        "detail": {
+            "bucket": {"name": "b"},
+            "object": {"key": "AWSLogs/1/CloudTrail/x/a:b.json.gz", "size": 9},
+        },
+    }
+    assert message_objects(json.dumps(created)) == [("b", "AWSLogs/1/CloudTrail/x/a:b.json.gz")]
     for garbage in ("hello", "[1]", json.dumps({"Records": [{"eventSource": "aws:s3"}]}), sns("{")):
         assert message_objects(garbage) is None, garbage
 

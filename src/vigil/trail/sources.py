@@ -584,6 +584,22 @@ def _is_cloudtrail_notice(body: dict[str, Any]) -> bool:
     return isinstance(body.get("s3Bucket"), str) and isinstance(body.get("s3ObjectKey"), list)
 
 
+def _is_eventbridge_object_created(body: dict[str, Any]) -> bool:
+    detail = body.get("detail")
+    return (
+        body.get("source") == "aws.s3"
+        and body.get("detail-type") == "Object Created"
+        and isinstance(detail, dict)
+        and isinstance((detail.get("bucket") or {}).get("name"), str)
+        and isinstance((detail.get("object") or {}).get("key"), str)
+    )
+
+
+def _eventbridge_object(body: dict[str, Any]) -> list[tuple[str, str]]:
+    # EventBridge gives the key as written (not URL-encoded, unlike S3 event notifications)
+    return [(body["detail"]["bucket"]["name"], body["detail"]["object"]["key"])]
+
+
 def _is_sns(body: dict[str, Any]) -> bool:
     return body.get("Type") == "Notification" and isinstance(body.get("Message"), str)
 
@@ -599,6 +615,7 @@ MESSAGE_KINDS: tuple[
         _is_cloudtrail_notice,
         lambda b: [(b["s3Bucket"], k) for k in b["s3ObjectKey"]],
     ),
+    ("EventBridge S3 Object Created", _is_eventbridge_object_created, _eventbridge_object),
 )
 
 
