@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import SHARED_DATA
 from vigil.alarms import evaluation_range_size, initial_state, step_alarm
 from vigil.errors import ConfigError, UsageError
 from vigil.logs.equivalence import canonical, matches_cis, same_pattern
@@ -23,7 +24,7 @@ from vigil.logs.monitoring import (
 )
 from vigil.logs.pattern import compile_pattern
 
-DOCS = Path(__file__).resolve().parents[2] / "shared" / "data" / "cloudtrail" / "aws-docs-examples.jsonl"
+DOCS = SHARED_DATA / "cloudtrail" / "aws-docs-examples.jsonl"
 GROUP = "/vigil/cloudtrail"
 TOPIC = "arn:aws:sns:us-east-1:123456789012:security-alerts"
 

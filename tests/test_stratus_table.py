@@ -24,16 +24,16 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
 
+from conftest import SHARED_DATA
 from vigil.alarms import AlarmState, initial_state, step_alarm
 from vigil.logs.metric_filters import LogEvent, datapoints
 from vigil.logs.monitoring import PACK_IDS, monitoring_pack, period_values
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "cloudtrail"
+DATA = SHARED_DATA / "cloudtrail"
 STRATUS = DATA / "stratus-red-team" / "docs" / "detonation-logs"
 DOCS = DATA / "aws-docs-examples.jsonl"
 LOG_GROUP = "/vigil/cloudtrail"
