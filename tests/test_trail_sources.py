@@ -515,6 +515,22 @@ def test_sqs_notifications_are_read_acked_and_garbage_quarantined(account: Accou
         "test event": json.dumps({"Service": "Amazon S3", "Event": "s3:TestEvent", "Bucket": bucket}),
         "garbage": "not a notification",
         "missing object": s3_notification(bucket, plain.replace("P0", "Q0")),
+        "eventbridge record": json.dumps(
+            {
+                "version": "0",
+                "detail-type": "AWS API Call via CloudTrail",
+                "source": "aws.ec2",
+                "detail": record(4),
+            }
+        ),
+        "eventbridge not cloudtrail": json.dumps(
+            {
+                "version": "0",
+                "detail-type": "AWS API Call via CloudTrail",
+                "source": "aws.ec2",
+                "detail": {"x": 1},
+            }
+        ),
     }
     sent = {
         sqs.send_message(QueueUrl=url, MessageBody=body)["MessageId"]: name for name, body in bodies.items()
@@ -529,6 +545,9 @@ def test_sqs_notifications_are_read_acked_and_garbage_quarantined(account: Accou
     assert ids([batches["s3 event"]]) == [record(1)["eventID"], record(2)["eventID"]]
     assert ids([batches["cloudtrail sns"]]) == [record(3)["eventID"]]
     assert batches["test event"].records == [] and batches["test event"].quarantined == ()
+    assert ids([batches["eventbridge record"]]) == [record(4)["eventID"]]
+    (broken,) = batches["eventbridge not cloudtrail"].quarantined
+    assert "EventBridge CloudTrail event that cannot be read" in broken.reason
     (garbage,) = batches["garbage"].quarantined
     assert (
         garbage.location == batches["garbage"].location == f"sqs:{url}#{garbage.location.rpartition('#')[2]}"

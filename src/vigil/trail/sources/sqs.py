@@ -12,7 +12,7 @@ import botocore.exceptions
 import orjson
 
 from vigil.aws.session import AwsSession
-from vigil.trail.records import MAX_RECORD_BYTES, Record
+from vigil.trail.records import MAX_RECORD_BYTES, DecodeError, Record, decode
 from vigil.trail.sources.base import LOG_SUFFIXES, Batch, Checkpoint, Quarantined, _aws_failure, _strip_gz
 from vigil.trail.sources.s3 import read_object
 
@@ -93,6 +93,21 @@ def message_objects(body: str) -> list[tuple[str, str]] | None:
     return None
 
 
+def inline_records(body: str, max_record_bytes: int = MAX_RECORD_BYTES) -> list[Record] | None:
+    """The CloudTrail record an EventBridge rule sent straight to the queue ("AWS API Call via
+    CloudTrail", "AWS Console Sign In via CloudTrail", …: the record is the ``detail``), bare or in an
+    SNS envelope; None when the message is not one. Raises DecodeError when it is one but unusable."""
+    try:
+        parsed = orjson.loads(body)
+        if isinstance(parsed, dict) and _is_sns(parsed):
+            parsed = orjson.loads(parsed["Message"])
+    except orjson.JSONDecodeError:
+        return None
+    if not (isinstance(parsed, dict) and str(parsed.get("detail-type", "")).endswith("via CloudTrail")):
+        return None
+    return decode(orjson.dumps(parsed), max_record_bytes=max_record_bytes, json_lines=False).records
+
+
 def _is_log_object(key: str) -> bool:
     return "/CloudTrail-Digest/" not in f"/{key}" and _strip_gz(key).endswith(LOG_SUFFIXES)
 
@@ -106,7 +121,8 @@ def _queue_region(url: str) -> str | None:
 
 @dataclass
 class SqsSource:
-    """An SQS queue of S3 object notifications or CloudTrail SNS notifications; one batch per message.
+    """An SQS queue of S3 object notifications, CloudTrail SNS notifications, or CloudTrail events an
+    EventBridge rule sends (the record itself); one batch per message.
 
     No checkpoint: the queue is the position. ``ack`` deletes the message once its batch is committed.
     A message that is none of the known kinds can never succeed, so it is quarantined and deleted too.
@@ -159,7 +175,16 @@ class SqsSource:
         ack = self._deleter(message["ReceiptHandle"])
         objects = message_objects(body)
         if objects is None:
-            reason = "not an S3 event notification nor a CloudTrail SNS notification"
+            try:
+                inline = inline_records(body, self.max_record_bytes)
+            except DecodeError as exc:
+                reason = f"an EventBridge CloudTrail event that cannot be read: {exc.reason}"
+                return Batch(
+                    self.key, location, [], None, (Quarantined(location, reason, len(body)),), len(body), ack
+                )
+            if inline is not None:
+                return Batch(self.key, location, inline, None, (), len(body), ack)
+            reason = "not an S3 event notification, a CloudTrail SNS notification nor an EventBridge CloudTrail event"
             return Batch(
                 self.key, location, [], None, (Quarantined(location, reason, len(body)),), len(body), ack
             )
