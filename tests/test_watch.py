@@ -214,3 +214,24 @@ def _stored(db: Path) -> int:
         return 0
     finally:
         store.close()
+
+
+def test_without_credentials_re_recording_stops_once_and_events_keep_flowing(tmp_path: Path) -> None:
+    from conftest import SHARED_DATA
+
+    source = SHARED_DATA / "cloudtrail" / "stratus-red-team" / "docs" / "detonation-logs"
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    first = source / "aws.defense-evasion.cloudtrail-stop.json"  # StopLogging: a write to re-record
+    second = source / "aws.defense-evasion.cloudtrail-delete.json"
+    (logs / first.name).write_bytes(first.read_bytes())
+    settings = Settings(db=str(tmp_path / "offline.db"))
+    with Context(LoadedSettings(settings=settings)) as ctx:
+        schedule = watch.Schedule()
+        cat = watch.engine_events.catalog(ctx)
+        one = watch.run_cycle(ctx, [str(logs)], now=datetime.now(UTC), schedule=schedule, cat=cat)
+        assert one.ingest is not None and one.ingest.stored > 0
+        assert schedule.no_rerecord and any("re-record off" in e for e in one.errors)
+        (logs / second.name).write_bytes(second.read_bytes())
+        two = watch.run_cycle(ctx, [str(logs)], now=datetime.now(UTC), schedule=schedule, cat=cat)
+        assert two.ingest is not None and two.ingest.stored > 0 and two.errors == []

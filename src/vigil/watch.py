@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from vigil import engine, engine_events
-from vigil.errors import VigilError
+from vigil.errors import NoCredentialsError, VigilError
 
 if TYPE_CHECKING:
     from vigil.aws import recorder
@@ -150,6 +150,7 @@ class Schedule:
     alarm_minute: datetime | None = None
     periodic: dict[str, datetime] = field(default_factory=dict)
     retention: datetime | None = None
+    no_rerecord: str | None = None  # why re-recording stopped for this run (no credentials)
 
 
 def run_cycle(
@@ -168,9 +169,13 @@ def run_cycle(
     except VigilError as exc:  # a source that cannot be read now may be readable next cycle
         cycle.errors.append(f"ingest: {exc.message}")
         log.warning("ingest failed: %s", exc.message)
-    if rerecord and cycle.ingest is not None and cycle.ingest.new_rows:
+    if rerecord and schedule.no_rerecord is None and cycle.ingest is not None and cycle.ingest.new_rows:
         try:
             cycle.reaction = react(ctx, cycle.ingest.new_rows)
+        except NoCredentialsError as exc:  # offline (files only): say it once, keep watching events
+            schedule.no_rerecord = exc.message
+            cycle.errors.append(f"re-record off for this run: {exc.message} (use --no-rerecord to silence)")
+            log.warning("re-recording is off for this run: %s", exc.message)
         except VigilError as exc:
             cycle.errors.append(f"re-record: {exc.message}")
             log.warning("re-record failed: %s", exc.message)
