@@ -336,3 +336,47 @@ def test_vigil_ingest_reads_a_trail_bucket_on_the_emulator(
     assert (summary["records"], summary["stored"]) == (len(records), len(records))
     again = CliRunner().invoke(app, ["ingest", "s3://trail-bucket", "--db", db, "-o", "json", "-q"])
     assert orjson.loads(again.stdout)["records"] == 0  # the checkpoint says the key is done
+
+
+def test_events_and_replay_commands(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from vigil.cli import app
+
+    db = str(tmp_path / "cli.db")
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    shutil.copy(STRATUS / "aws.defense-evasion.cloudtrail-stop.json", logs / "stop.json")
+    (logs / "bad.json").write_text("{nope")
+    runner = CliRunner()
+    ingested = runner.invoke(app, ["ingest", str(logs), "--db", db, "-q"])
+    assert ingested.exit_code == 3, ingested.output  # one file quarantined: done, but partly
+    assert "quarantined" in ingested.output
+
+    found = runner.invoke(app, ["events", "--db", db, "-p", '{ $.eventName = "StopLogging" }', "-o", "json"])
+    assert found.exit_code == 0, found.output
+    assert [r["eventName"] for r in orjson.loads(found.stdout)] == ["StopLogging"]
+    as_csv = runner.invoke(app, ["events", "--db", db, "-p", "StopLogging", "-o", "csv"])
+    lines = as_csv.stdout.strip().splitlines()
+    assert lines[0] == "time,event,source,principal,ip,error,log group" and len(lines) == 2
+    assert ",StopLogging,cloudtrail,user/" in lines[1]
+    bad = runner.invoke(app, ["events", "--db", db, "-p", "{ $.x = "])
+    assert bad.exit_code == 2 and "expected" in bad.output
+    window = runner.invoke(app, ["events", "--db", db, "--since", "2030-01-01", "-o", "json"])
+    assert orjson.loads(window.stdout) == []
+    groups = runner.invoke(app, ["events", "--db", db, "--groups", "-o", "json"])
+    assert orjson.loads(groups.stdout)[0]["logGroup"] == "aws-cloudtrail-logs-vigil"
+    quarantine = runner.invoke(app, ["events", "--db", db, "--quarantine", "-o", "json"])
+    (entry,) = orjson.loads(quarantine.stdout)
+    assert entry["location"].endswith("bad.json") and "JSON" in entry["reason"]
+
+    replayed = runner.invoke(
+        app, ["replay", "--db", db, "--since", "2024-07-01", "--until", "2024-09-01", "-o", "json"]
+    )
+    assert replayed.exit_code == 0, replayed.output
+    fired = {r["alarm"] for r in orjson.loads(replayed.stdout)}
+    assert "cis-5.5-cloudtrail-changes" in fired and all(
+        r["newState"] == "ALARM" for r in orjson.loads(replayed.stdout)
+    )
+    unknown = runner.invoke(app, ["replay", "--db", db, "--alarm", "nope"])
+    assert unknown.exit_code == 2 and "unknown alarm" in unknown.output
