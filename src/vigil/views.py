@@ -225,10 +225,11 @@ def short_principal(principal: str | None) -> str:
 
 
 def changed_by(changes: Sequence[Any]) -> str:
-    """Who made a configuration item: ``user/dev-alice (AuthorizeSecurityGroupIngress from 203.0.113.7)``."""
+    """Who made a configuration item, how, from where and when:
+    ``user/dev-alice (AuthorizeSecurityGroupIngress from 203.0.113.7 at 2026-11-28 04:56:41Z)``."""
     return "; ".join(
         f"{short_principal(c.principal) or 'unknown'} ({c.event_name}"
         + (f" from {c.source_ip}" if c.source_ip else "")
-        + ")"
+        + f" at {c.event_time:%Y-%m-%d %H:%M:%S}Z)"
         for c in changes
     )
