@@ -605,9 +605,22 @@ def _recount(
 ) -> dict[tuple[str, str, str], list[tuple[int, int, float, float, float]]]:
     import orjson
 
-    from vigil.trail.pipeline import EventRow, aggregate
+    from vigil.trail.pipeline import Aggregate, EventRow, aggregate
 
-    rows: list[EventRow] = []
+    totals: dict[Any, Aggregate] = {}
+
+    def fold(rows: list[EventRow]) -> None:
+        for key, part in aggregate(rows, cat.index).items():
+            agg = totals.get(key)
+            if agg is None:
+                totals[key] = part
+            else:
+                agg.count += part.count
+                agg.total += part.total
+                agg.minimum = min(agg.minimum, part.minimum)
+                agg.maximum = max(agg.maximum, part.maximum)
+
+    rows: list[EventRow] = []  # in chunks: a 90-day window need not fit in memory at once
     for e in event_store.scan_events(conn, since_ms=_ms(since), until_ms=_ms(until)):
         rows.append(
             EventRow(
@@ -625,11 +638,18 @@ def _recount(
                 orjson.loads(e.message),
             )
         )
+        if len(rows) >= _RECOUNT_CHUNK:
+            fold(rows)
+            rows = []
+    fold(rows)
     out: dict[tuple[str, str, str], list[tuple[int, int, float, float, float]]] = {}
-    for key, agg in sorted(aggregate(rows, cat.index).items(), key=lambda item: item[0][3]):
+    for key, agg in sorted(totals.items(), key=lambda item: item[0][3]):
         mk = (key[0], key[1], event_store.dimensions_key(key[2]))
         out.setdefault(mk, []).append((key[3], agg.count, agg.total, agg.minimum, agg.maximum))
     return out
+
+
+_RECOUNT_CHUNK = 10_000
 
 
 # ---------------------------------------------------------------------------------------- retention
