@@ -413,3 +413,32 @@ def test_a_composite_stranded_by_a_dropped_child_is_dropped_too() -> None:
 def test_a_service_that_was_not_read_leaves_its_kind_alone() -> None:
     plan = plan_import(Fetched("1", (RegionRead("us-east-1", None, (), ()),)))
     assert plan.regions[0].bodies == {FILTER: None, ALARM: {}, COMPOSITE: {}}
+
+
+def test_another_accounts_alarms_of_the_same_name_do_not_replace_the_first_import(
+    account: Account, tmp_path: Path, moto_endpoint: str
+) -> None:
+    from conftest import new_account
+
+    other = new_account(moto_endpoint)
+    for a in (account, other):
+        a.client("cloudwatch", "us-east-1").put_metric_alarm(
+            AlarmName="shared-name",
+            Namespace="Security",
+            MetricName=f"Count{a.account_id[-4:]}",
+            Statistic="Sum",
+            Period=300,
+            EvaluationPeriods=1,
+            Threshold=1,
+            ComparisonOperator="GreaterThanOrEqualToThreshold",
+        )
+    with make_ctx(account, tmp_path) as ctx:
+        import_definitions(ctx, regions=["us-east-1"])
+    with make_ctx(other, tmp_path) as ctx:
+        plan = import_definitions(ctx, regions=["us-east-1"])
+        with ctx.store.connect() as conn:
+            stored = alarm_store.load_definitions(conn, ALARM)
+    assert f"earlier import:{account.account_id}/us-east-1" in notes(plan.skipped)["shared-name"]
+    assert [(name, origin) for name, _, origin in stored] == [
+        ("shared-name", f"import:{account.account_id}/us-east-1")
+    ]

@@ -537,7 +537,12 @@ def import_definitions(
         plan = plan_import(
             fetched,
             local_alarms={
-                name: origin for name, origin in local.origins.items() if not name.startswith("filter:")
+                **{
+                    name: f"earlier {origin}"  # another account's import keeps its alarms
+                    for kind in (ALARM, COMPOSITE)
+                    for name, _, origin in kept[kind]
+                },
+                **{name: origin for name, origin in local.origins.items() if not name.startswith("filter:")},
             },
             local_filters=[*local.filters, *other_filters],
             other_alarms={n for n, _, _ in kept[ALARM]} | {n for n, _, _ in kept[COMPOSITE]},
