@@ -25,9 +25,8 @@ Tables:
     minute datapoints; the first tick (creates every state) and the next minute's; baseline: the same
     alarms stepped in memory on the same datapoints, without the store.
 
-Sizes: a million records are generated and parsed; by default 250,000 of them go through the
-pipeline (at today's rate a million take minutes), 10,000 through the naive baseline, and 50,000 are
-ingested into each backend. ``--full``: the million through the pipeline, 50,000 through the naive
+Sizes: a million records are generated, parsed, and run through the pipeline; 10,000 through the
+naive baseline, and 50,000 are ingested into each backend. ``--full``: 50,000 through the naive
 baseline, a million ingested.
 """
 
@@ -59,7 +58,7 @@ WRITES_GROUP = "security-writes"
 NAMESPACE = "Vigil/Bench"
 ALARM_NAMESPACE = "Vigil/BenchAlarms"
 ALARMS = 10_000
-PIPELINE_EVENTS = 250_000  # through (b) by default: at today's rate a million take minutes
+PIPELINE_EVENTS = 1_000_000  # through (b): the issue asks for at least a million
 INGEST_EVENTS = 50_000
 ALARM_METRICS = 100
 DATAPOINT_HOURS = 6
@@ -388,12 +387,13 @@ def pipeline_table(full: bool) -> ResultTable:
             "events_per_s: records per second; vs_parse: that rate / the orjson parse-only rate "
             f"(aim ≥ {AIM_SHARE_OF_PARSE:.0%}); vs_naive: that rate / the naive baseline's rate. Rates are per "
             "event, so runs over different counts compare.",
-            f"{n:,} records generated; (a) parses them all, (b) runs on the first {n_pipe:,}"
-            + ("" if full else " (--full: all)")
-            + f", (c) on the first {n_naive:,} (it is slow). (c)'s datapoints equal (b)'s on those records: "
+            f"{n:,} records generated; (a) parses them all, (b) runs on {n_pipe:,}, (c) on the first "
+            f"{n_naive:,} (it is slow). (c)'s datapoints equal (b)'s on those records: "
             f"{'yes' if _same(naive_points, check_points) else 'NO'}.",
-            f"Filters indexed by eventName: {pinned} of {len(cat.filters)}; the others run on every event of "
-            f"their log group ({', '.join(f'{g}: {k}' for g, k in everywhere.items())}).",
+            f"Filters indexed by a field their pattern pins (eventName, eventSource, userIdentity.type…): {pinned} "
+            f"of {len(cat.filters)}; the others meet every event of their log group "
+            f"({', '.join(f'{g}: {k}' for g, k in everywhere.items())}), skipped when a field they compare or "
+            "a text every match contains is absent.",
             f"Records generated and serialised in {made:.1f} s (not timed). {eventgen.DESCRIPTION}",
         ],
     )
