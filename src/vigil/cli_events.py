@@ -47,7 +47,8 @@ class _IngestBars:
 SOURCES_HELP = (
     "Where the CloudTrail records are: a file or directory (.json, .json.gz, JSON lines, EventBridge "
     "envelopes), '-' for standard input, s3://bucket/prefix (CloudTrail's key layout), "
-    "sqs://queue-name (S3 or CloudTrail SNS notifications), lookup-events[:region] (the 90-day event history)."
+    "sqs://queue-name (S3 or CloudTrail SNS notifications, or CloudTrail events an EventBridge rule sends), "
+    "lookup-events[:region] (the 90-day event history)."
 )
 
 
