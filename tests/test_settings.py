@@ -7,7 +7,15 @@ from pathlib import Path
 import pytest
 
 from vigil.errors import ConfigError, UsageError
-from vigil.settings import EventsSettings, Secret, Settings, json_schema, load_settings, public_view
+from vigil.settings import (
+    EventsSettings,
+    NotifySettings,
+    Secret,
+    Settings,
+    json_schema,
+    load_settings,
+    public_view,
+)
 
 DEFAULT_AWS = {
     "profile": None,
@@ -23,6 +31,7 @@ DEFAULT_AWS = {
     "read_timeout": 30.0,
 }
 DEFAULT_EVENTS = EventsSettings().model_dump()
+DEFAULT_NOTIFY = NotifySettings().model_dump()
 DEFAULT_RULES = {"packs": [], "builtin": True, "disabled": [], "parameters": {}, "suppressions": []}
 
 
@@ -56,6 +65,7 @@ def test_defaults_without_any_file() -> None:
         "recorder": {"resource_types": [], "exclude_resource_types": []},
         "rules": DEFAULT_RULES,
         "events": DEFAULT_EVENTS,
+        "notify": DEFAULT_NOTIFY,
     }
 
 
@@ -121,6 +131,7 @@ def test_env_overrides_file_and_records_sources(tmp_path: Path) -> None:
         "recorder": {"resource_types": [], "exclude_resource_types": []},
         "rules": DEFAULT_RULES,
         "events": DEFAULT_EVENTS,
+        "notify": DEFAULT_NOTIFY,
     }
     assert loaded.env_sources == {
         ("db",): "VIGIL_DB",
@@ -266,7 +277,7 @@ def test_json_schema_structure() -> None:
         "vigil.yaml",
         False,
     )
-    assert sorted(schema["properties"]) == ["aws", "db", "events", "recorder", "rules"]
+    assert sorted(schema["properties"]) == ["aws", "db", "events", "notify", "recorder", "rules"]
     aws = schema["$defs"]["AwsSettings"]
     assert aws["additionalProperties"] is False
     assert sorted(aws["properties"]) == sorted(DEFAULT_AWS)

@@ -1045,10 +1045,11 @@ from vigil import cli_logs  # noqa: E402  (the filter-pattern language's own com
 
 app.add_typer(cli_logs.logs_app, name="logs")
 
-from vigil import cli_alarms, cli_events, cli_trail  # noqa: E402  (events, alarms, trails)
+from vigil import cli_alarms, cli_events, cli_notify, cli_trail  # noqa: E402  (events, alarms, trails)
 
 app.add_typer(cli_alarms.alarms_app, name="alarms")
 app.add_typer(cli_trail.trail_app, name="trail")
+app.add_typer(cli_notify.notify_app, name="notify")
 app.command("ingest", epilog=EPILOG)(cli_events.ingest_command)
 app.command("events", epilog=EPILOG)(cli_events.events_command)
 app.command("replay", epilog=EPILOG)(cli_events.replay_command)

@@ -38,6 +38,7 @@ from vigil.errors import ConfigError, Problem, UsageError
 from vigil.logs.metric_filters import MetricFilter, MetricFilterError, MetricTransformation
 from vigil.logs.pattern import compile_pattern
 from vigil.notify.publish import StorePublisher
+from vigil.notify.topics import topics_from
 from vigil.settings import EventsSettings, local_topic_arn
 from vigil.store import alarms as alarm_store
 from vigil.store import events as event_store
@@ -530,7 +531,7 @@ def evaluate_alarms(
         states = alarm_store.load_states(conn)
         keys = {a.name: metric_key(a, event_store.dimensions_key) for a in chosen}
         rows = event_store.datapoints_between(conn, set(keys.values()), first, end)
-        publisher = StorePublisher(conn)
+        publisher = StorePublisher(conn, topics_from(ctx.settings.notify))
         shared: dict[tuple[Any, ...], dict[datetime, float]] = {}  # alarms on one metric share values
         unchanged: list[str] = []
 

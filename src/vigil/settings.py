@@ -350,6 +350,66 @@ class EventsSettings(_Section):
         return LogGroupSettings._allowed_retention(days)
 
 
+PROTOCOLS = ("email", "email-json", "http", "https", "sms", "chat", "aws-sns", "sqs", "automation", "inbox")
+
+
+class SubscriptionSettings(_Section):
+    """Who hears a topic, how (SNS's subscription attributes, in Vigil's words)."""
+
+    protocol: str = Field(description="One of " + ", ".join(PROTOCOLS) + ".")
+    endpoint: str = Field(
+        "",
+        description="Address for the protocol: an email address, a URL, an Apprise URL for sms/chat, a topic or "
+        "queue ARN, an action name for automation; env:NAME reads it from the environment (and hides it).",
+    )
+    filter_policy: dict[str, Any] | None = Field(None, description="An SNS filter policy (JSON object).")
+    filter_policy_scope: str = Field("MessageAttributes", description="MessageAttributes or MessageBody.")
+    raw_message_delivery: bool = Field(False, description="Send the message alone, without SNS's envelope.")
+    delivery_policy: dict[str, Any] = Field(
+        default_factory=dict,
+        description="SNS's healthyRetryPolicy: numRetries, numNoDelayRetries, minDelayTarget, maxDelayTarget, "
+        "numMinDelayRetries, numMaxDelayRetries, backoffFunction; default: 3 retries 20 s apart.",
+    )
+    hmac_secret: Secret | None = Field(
+        None, description="http/https: also sign with HMAC-SHA256 (or env:NAME)."
+    )
+    digest_minutes: int | None = Field(
+        None, ge=1, description="People: one message per window listing them all."
+    )
+
+    @field_validator("protocol")
+    @classmethod
+    def _known_protocol(cls, protocol: str) -> str:
+        if protocol not in PROTOCOLS:
+            raise ValueError(f"unknown protocol {protocol!r}; use one of {', '.join(PROTOCOLS)}")
+        return protocol
+
+    @field_validator("filter_policy_scope")
+    @classmethod
+    def _known_scope(cls, scope: str) -> str:
+        if scope not in ("MessageAttributes", "MessageBody"):
+            raise ValueError("filter_policy_scope is MessageAttributes or MessageBody")
+        return scope
+
+
+class TopicSettings(_Section):
+    """A topic: what is published to it reaches each subscription whose filter policy matches."""
+
+    name: str = Field(min_length=1, max_length=256, pattern=r"^[A-Za-z0-9_-]+$")
+    subscriptions: list[SubscriptionSettings] = Field(default_factory=list)
+
+
+class NotifySettings(_Section):
+    """Topics and subscriptions (Vigil's SNS); alarms and findings publish to them."""
+
+    topics: list[TopicSettings] = Field(
+        default_factory=lambda: [TopicSettings(name=DEFAULT_TOPIC)],
+        description="Topics; the default vigil-alerts keeps what is published even without subscribers.",
+    )
+    keys_dir: str = Field(".vigil/keys", description="Where Vigil keeps its signing key and certificate.")
+    http_timeout: float = Field(15.0, gt=0, description="Seconds an HTTP endpoint has to answer (SNS: 15).")
+
+
 class Settings(_Section):
     """Vigil's configuration (``vigil.yaml``)."""
 
@@ -362,6 +422,7 @@ class Settings(_Section):
     recorder: RecorderSettings = Field(default_factory=RecorderSettings)
     rules: RulesSettings = Field(default_factory=RulesSettings)
     events: EventsSettings = Field(default_factory=EventsSettings)
+    notify: NotifySettings = Field(default_factory=NotifySettings)
 
 
 # ---------------------------------------------------------------------------------------------

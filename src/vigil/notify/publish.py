@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, select
 
+from vigil.notify.topics import Topics, attributes_from, publish
 from vigil.store.schema import published_messages
 
 log = logging.getLogger("vigil.notify")
@@ -40,10 +41,12 @@ class PublishedMessage:
 
 
 class StorePublisher:
-    """Keeps each message in ``published_messages`` in the caller's transaction, and logs it."""
+    """Publishes in the caller's transaction: the message, and one outbox delivery per subscription
+    of the topic whose filter policy matches (``notify/topics.py``); logs it."""
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, topics: Topics | None = None) -> None:
         self.conn = conn
+        self.topics = topics or Topics({})
 
     def publish(
         self,
@@ -55,17 +58,17 @@ class StorePublisher:
         source: str,
         at: datetime,
     ) -> None:
-        self.conn.execute(
-            insert(published_messages).values(
-                topic=topic,
-                subject=subject,
-                message=message,
-                attributes=dict(attributes),
-                source=source,
-                at=at,
-            )
+        done = publish(
+            self.conn,
+            self.topics,
+            topic,
+            message=message,
+            subject=subject,
+            attributes=attributes_from(attributes),
+            source=source,
+            at=at,
         )
-        log.info("published to %s: %s", topic, subject or message[:80])
+        log.info("published to %s (%d deliveries): %s", topic, done.deliveries, subject or message[:80])
 
 
 def published(conn: Connection, *, topic: str | None = None, limit: int = 1000) -> list[PublishedMessage]:

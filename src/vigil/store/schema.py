@@ -19,7 +19,9 @@ Events (CloudTrail → log groups → metrics → alarms):
   ``alarm_states``         each alarm's current state, reason and reason data.
   ``alarm_history``        every state change and action of every alarm (DescribeAlarmHistory).
   ``definitions``          metric filters and alarms imported from an account (`vigil alarms import`).
-  ``published_messages``   messages published to topics (alarm actions) until the notifier sends them.
+  ``published_messages``   every message published to a topic (SNS's MessageId, subject, body, attributes).
+Notifications:
+  ``deliveries``           the outbox: one row per (message, subscription): pending, sent, dead, held, acked.
 Scans:
   ``scans``                one row per scan or targeted re-record: when, where, counts, API calls.
   ``collection_status``    per (account, region, type): last attempt, last success, last error.
@@ -334,6 +336,7 @@ published_messages = Table(
     "published_messages",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("message_id", String(64), unique=True),  # SNS's MessageId (a UUID), the same on every retry
     Column("topic", String(1024), nullable=False),
     Column("subject", String(100)),
     Column("message", Text, nullable=False),
@@ -341,4 +344,22 @@ published_messages = Table(
     Column("source", String(64), nullable=False),
     Column("at", UTCDateTime(), nullable=False),
     Index(None, "topic", "at"),
+)
+
+
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("message_id", String(64), primary_key=True),
+    Column("subscription", String(64), primary_key=True),  # a stable id of (topic, protocol, endpoint)
+    Column("topic", String(256), nullable=False),
+    Column("protocol", String(32), nullable=False),
+    Column("endpoint", String(2048), nullable=False),  # as configured: env:NAME references stay references
+    Column("status", String(16), nullable=False),  # pending | sent | dead | held | acked
+    Column("attempts", Integer, nullable=False),
+    Column("next_at", UTCDateTime(), nullable=False),
+    Column("last_error", Text),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Index(None, "status", "next_at"),
 )

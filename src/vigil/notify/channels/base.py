@@ -1,0 +1,43 @@
+"""What every channel shares: the outcome of one attempt, and what a channel may use to send."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+from vigil.settings import NotifySettings
+
+if TYPE_CHECKING:
+    from vigil.notify.envelope import Signer
+    from vigil.notify.topics import Subscription
+    from vigil.store.outbox import Delivery
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One attempt: delivered, or the error and (when the receiver said so) when to try again."""
+
+    ok: bool
+    error: str | None = None
+    retry_after: float | None = None  # seconds, from a Retry-After header
+
+
+@dataclass
+class ChannelContext:
+    """Settings and the (lazily made) signing key, shared by the channels of one worker run."""
+
+    settings: NotifySettings
+    base_url: str = "http://127.0.0.1"  # where Vigil publishes its certificate and unsubscribe links
+    extra: dict[str, object] = field(default_factory=dict)
+
+    @cached_property
+    def signer(self) -> Signer:
+        from vigil.notify.envelope import Signer
+
+        return Signer.load_or_create(Path(self.settings.keys_dir))
+
+
+class Channel(Protocol):
+    def send(self, delivery: Delivery, subscription: Subscription, context: ChannelContext) -> Outcome: ...

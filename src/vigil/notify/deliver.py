@@ -1,0 +1,90 @@
+"""The delivery worker: send due outbox rows through their channel; retry or give up by policy.
+
+A row is claimed before it is sent (its ``next_at`` moves a lease ahead in the same transaction),
+so two workers never send it at once, and a worker killed mid-send leaves it to be sent again when
+the lease runs out — with the same MessageId. Time comes from ``clock`` so schedules are tested
+without sleeping.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Final
+
+from sqlalchemy import update
+
+from vigil.notify.channels import CHANNELS, Channel, ChannelContext, Outcome
+from vigil.notify.delivery_policy import next_delay
+from vigil.notify.topics import Topics, find_subscription
+from vigil.store import Store, outbox
+from vigil.store.schema import deliveries
+
+LEASE: Final = timedelta(minutes=2)  # how long a claimed row is left alone before another try
+
+
+@dataclass
+class DeliverReport:
+    sent: int = 0
+    retried: int = 0
+    dead: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, object]:
+        return {"sent": self.sent, "retried": self.retried, "dead": self.dead, "errors": self.errors}
+
+
+def claim(store: Store, now: datetime, limit: int) -> list[outbox.Delivery]:
+    """Due rows, leased to this worker in one transaction."""
+    with store.begin() as conn:
+        rows = outbox.due(conn, now, limit)
+        for d in rows:
+            conn.execute(
+                update(deliveries)
+                .where(deliveries.c.message_id == d.message_id, deliveries.c.subscription == d.subscription)
+                .values(next_at=now + LEASE, updated_at=now)
+            )
+    return rows
+
+
+def deliver_due(
+    store: Store,
+    topics: Topics,
+    context: ChannelContext,
+    *,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    channels: Mapping[str, Channel] = CHANNELS,
+    limit: int = 100,
+) -> DeliverReport:
+    """One pass over the due rows."""
+    report = DeliverReport()
+    for d in claim(store, clock(), limit):
+        sub = find_subscription(topics, d.subscription)
+        channel = channels.get(d.protocol)
+        if sub is None:
+            outcome = Outcome(False, "the subscription is no longer configured")
+            final = True
+        elif channel is None:
+            outcome = Outcome(False, f"no channel delivers {d.protocol} yet")
+            final = True
+        else:
+            outcome = channel.send(d, sub, context)
+            final = False
+        now = clock()
+        with store.begin() as conn:
+            if outcome.ok:
+                outbox.mark_sent(conn, d, now)
+                report.sent += 1
+                continue
+            delay = None if final or sub is None else next_delay(sub.policy, d.attempts + 1)
+            if delay is not None and outcome.retry_after is not None:
+                delay = max(delay, outcome.retry_after)  # the receiver asked for more time
+            next_at = None if delay is None else now + timedelta(seconds=delay)
+            outbox.mark_failed(conn, d, now, outcome.error or "failed", next_at)
+        if next_at is None:
+            report.dead += 1
+            report.errors.append(f"{d.topic} → {d.protocol} {d.subscription}: {outcome.error}")
+        else:
+            report.retried += 1
+    return report
