@@ -271,3 +271,83 @@ def test_http_delivery_retries_through_500_and_a_timeout_then_verifies(
         assert sent.attempts == 3
     finally:
         receiver.close()
+
+
+def test_notify_commands_publish_deliver_list_inbox_and_ack(tmp_path: Any) -> None:
+    import orjson
+    from typer.testing import CliRunner
+
+    from vigil.cli import app
+
+    receiver = Receiver([])
+    config = tmp_path / "vigil.yaml"
+    config.write_text(
+        f"""notify:
+  keys_dir: {tmp_path / "keys"}
+  topics:
+    - name: alerts
+      subscriptions:
+        - {{protocol: http, endpoint: "{receiver.url}", filter_policy: {{severity: [high, critical]}}}}
+        - {{protocol: inbox}}
+"""
+    )
+    base = ["--db", str(tmp_path / "n.db"), "--config", str(config)]
+    run = CliRunner().invoke
+    try:
+        high = {"severity": {"DataType": "String", "StringValue": "high"}}
+        low = {"severity": {"DataType": "String", "StringValue": "low"}}
+        one = run(
+            app,
+            [
+                "notify",
+                "publish",
+                "alerts",
+                "-m",
+                "SSH open",
+                "--subject",
+                "Finding",
+                "--attributes",
+                orjson.dumps(high).decode(),
+                "-o",
+                "json",
+                *base,
+            ],
+        )
+        assert one.exit_code == 0, one.output
+        assert orjson.loads(one.stdout)["deliveries"] == 2
+        two = run(
+            app,
+            [
+                "notify",
+                "publish",
+                "alerts",
+                "-m",
+                "tag missing",
+                "--attributes",
+                orjson.dumps(low).decode(),
+                "-o",
+                "json",
+                *base,
+            ],
+        )
+        assert orjson.loads(two.stdout)["deliveries"] == 1  # the filter policy keeps it from the webhook
+        sent = run(app, ["notify", "deliver", "-o", "json", *base])
+        assert orjson.loads(sent.stdout) == {"sent": 1, "retried": 0, "dead": 0, "errors": []}
+        assert len(receiver.received) == 1 and b"SSH open" in receiver.received[0][1]
+        listed = orjson.loads(run(app, ["notify", "deliveries", "-o", "json", *base]).stdout)
+        assert sorted(d["status"] for d in listed) == ["held", "held", "sent"]
+        inbox = orjson.loads(run(app, ["notify", "inbox", "-o", "json", *base]).stdout)
+        assert [m["message"] for m in inbox] == ["SSH open", "tag missing"]
+        acked = run(app, ["notify", "ack", inbox[0]["messageId"], *base])
+        assert acked.exit_code == 0 and "acknowledged 1" in acked.output
+        assert len(orjson.loads(run(app, ["notify", "inbox", "-o", "json", *base]).stdout)) == 1
+        subs = orjson.loads(run(app, ["notify", "subscriptions", "-o", "json", *base]).stdout)
+        assert [s["protocol"] for s in subs] == ["http", "inbox"] and subs[0]["retryDelays"] == [
+            20.0,
+            20.0,
+            20.0,
+        ]
+        missing = run(app, ["notify", "publish", "nowhere", "-m", "x", *base])
+        assert missing.exit_code == 2 and "no topic" in missing.output
+    finally:
+        receiver.close()

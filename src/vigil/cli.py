@@ -1050,6 +1050,21 @@ from vigil import cli_alarms, cli_events, cli_notify, cli_trail  # noqa: E402  (
 app.add_typer(cli_alarms.alarms_app, name="alarms")
 app.add_typer(cli_trail.trail_app, name="trail")
 app.add_typer(cli_notify.notify_app, name="notify")
+from vigil import cli_outbox, cli_remediate  # noqa: E402
+
+app.command("remediate", epilog=EPILOG)(cli_remediate.remediate_command)
+
+for _name, _command in (
+    ("topics", cli_outbox.topics_command),
+    ("subscriptions", cli_outbox.subscriptions_command),
+    ("publish", cli_outbox.publish_command),
+    ("deliver", cli_outbox.deliver_command),
+    ("deliveries", cli_outbox.deliveries_command),
+    ("redrive", cli_outbox.redrive_command),
+    ("inbox", cli_outbox.inbox_command),
+    ("ack", cli_outbox.ack_command),
+):
+    cli_notify.notify_app.command(_name, epilog=EPILOG)(_command)
 app.command("ingest", epilog=EPILOG)(cli_events.ingest_command)
 app.command("events", epilog=EPILOG)(cli_events.events_command)
 app.command("replay", epilog=EPILOG)(cli_events.replay_command)

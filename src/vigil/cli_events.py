@@ -399,6 +399,12 @@ def _print_cycle(cycle: Any) -> None:
         if t.transition.changed:
             colour = {"ALARM": "red", "OK": "green"}.get(t.transition.state.value, "yellow")
             parts.append(f"[{colour}]{t.transition.state.value}[/{colour}] {t.name}")
+    delivered = cycle.delivered or {}
+    if delivered.get("sent") or delivered.get("dead"):
+        parts.append(
+            f"notified {delivered.get('sent', 0)}"
+            + (f", {delivered['dead']} dead" if delivered.get("dead") else "")
+        )
     if cycle.periodic:
         parts.append(f"periodic rules ({', '.join(cycle.periodic)})")
     for group, n in cycle.expired.items():

@@ -138,6 +138,7 @@ class Cycle:
     ingest: engine_events.IngestReport | None = None
     reaction: Reaction | None = None
     ticks: list[engine_events.AlarmTick] = field(default_factory=list)
+    delivered: dict[str, object] = field(default_factory=dict)  # the outbox pass: sent, retried, dead
     periodic: list[str] = field(default_factory=list)  # frequencies whose rules ran
     expired: dict[str, int] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
@@ -183,11 +184,23 @@ def run_cycle(
     if schedule.alarm_minute != minute:
         cycle.ticks = engine_events.evaluate_alarms(ctx, now, cat=cat)
         schedule.alarm_minute = minute
+    cycle.delivered = _deliver(ctx)
     cycle.periodic = _periodic_rules(ctx, now, schedule)
     if schedule.retention is None or now - schedule.retention >= timedelta(hours=1):
         cycle.expired = engine_events.apply_retention(ctx, now, cat=cat)
         schedule.retention = now
     return cycle
+
+
+def _deliver(ctx: Context) -> dict[str, object]:
+    """Send what the outbox has due (alarm and finding notifications)."""
+    from vigil.notify.channels import ChannelContext
+    from vigil.notify.deliver import deliver_due
+    from vigil.notify.topics import topics_from
+
+    return deliver_due(
+        ctx.store, topics_from(ctx.settings.notify), ChannelContext(ctx.settings.notify)
+    ).as_dict()
 
 
 def _periodic_rules(ctx: Context, now: datetime, schedule: Schedule) -> list[str]:
