@@ -397,6 +397,20 @@ def test_cli_lists_actions_dry_runs_and_applies(estate: Estate) -> None:
     no_credentials = runner.invoke(app, [*base, "--action", "revoke-ingress", "--apply"])
     assert no_credentials.exit_code == 5, no_credentials.output
 
+    # the CLI's runs are in the store's journal: who, what, dry or applied, before and after
+    from vigil.store import open_store
+    from vigil.store.remediations import history
+
+    store = open_store(estate.db)
+    with store.connect() as conn:
+        journal = history(conn, finding.fingerprint)
+    store.close()
+    assert [(r["action"], r["dryRun"], r["ok"]) for r in journal[:2]] == [
+        ("revoke-ingress", False, True),
+        ("revoke-ingress", True, True),
+    ]
+    assert journal[0]["actor"] == "manual" and journal[0]["beforeStateId"] != journal[0]["afterStateId"]
+
 
 # -- pure parts -----------------------------------------------------------------------------------
 

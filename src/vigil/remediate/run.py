@@ -73,6 +73,18 @@ class Record:
 Journal = Callable[[Record], None]
 
 
+def _store_journal(ctx: Context) -> Journal:
+    from vigil.store.remediations import journal as store_journal
+
+    keep = store_journal(ctx.store)
+
+    def both(record: Record) -> None:
+        log_journal(record)
+        keep(record)
+
+    return both
+
+
 def log_journal(record: Record) -> None:
     """The default journal: one log line per run (the store keeps them once its table exists)."""
     log.info(
@@ -209,10 +221,15 @@ def remediate(
     params: Mapping[str, str] | None = None,
     apply: bool = False,
     actor: str = "manual",
-    journal: Journal = log_journal,
+    journal: Journal | None = None,
     now: datetime | None = None,
 ) -> Result:
-    """Plan ``action_name`` for the finding; with ``apply``, make the calls and verify the fix."""
+    """Plan ``action_name`` for the finding; with ``apply``, make the calls and verify the fix.
+
+    Every run, dry or applied, goes to ``journal`` (default: the store's ``remediations`` table
+    and the log)."""
+    if journal is None:
+        journal = _store_journal(ctx)
     with ctx.store.connect() as conn:
         finding = load_finding(conn, finding_ref)
         action = choose(finding, action_name)

@@ -21,7 +21,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 
 from vigil.errors import StoreUnavailable, UsageError
 
-HEAD_REVISION = "0005"  # the newest migration in migrations/versions (a test keeps this true)
+HEAD_REVISION = "0006"  # the newest migration in migrations/versions (a test keeps this true)
 _MIGRATION_LOCK = 0x76696769  # "vigi": the PostgreSQL advisory lock key for migrations
 
 

@@ -22,6 +22,7 @@ Events (CloudTrail → log groups → metrics → alarms):
   ``published_messages``   every message published to a topic (SNS's MessageId, subject, body, attributes).
 Notifications:
   ``deliveries``           the outbox: one row per (message, subscription): pending, sent, dead, held, acked.
+  ``remediations``         every remediation run, dry or applied: who, what, when, before and after.
 Scans:
   ``scans``                one row per scan or targeted re-record: when, where, counts, API calls.
   ``collection_status``    per (account, region, type): last attempt, last success, last error.
@@ -362,4 +363,22 @@ deliveries = Table(
     Column("created_at", UTCDateTime(), nullable=False),
     Column("updated_at", UTCDateTime(), nullable=False),
     Index(None, "status", "next_at"),
+)
+
+
+remediations = Table(
+    "remediations",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", UTCDateTime(), nullable=False),
+    Column("actor", String(256), nullable=False),  # manual, automation:<subscription>
+    Column("action", String(64), nullable=False),
+    Column("finding", String(64), nullable=False),
+    Column("rule_id", String(128), nullable=False),
+    Column("resource_type", String(128), nullable=False),
+    Column("resource_id", String(768), nullable=False),
+    Column("dry_run", Boolean, nullable=False),
+    Column("ok", Boolean, nullable=False),
+    Column("record", Document(), nullable=False),  # the whole record: params, steps, before/after state ids
+    Index(None, "finding", "at"),
 )
