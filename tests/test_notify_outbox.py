@@ -351,3 +351,51 @@ def test_notify_commands_publish_deliver_list_inbox_and_ack(tmp_path: Any) -> No
         assert missing.exit_code == 2 and "no topic" in missing.output
     finally:
         receiver.close()
+
+
+def test_findings_that_open_are_published_and_filter_policies_pick_the_severe(
+    seeded: Any, tmp_path: Any
+) -> None:
+    import orjson
+    from sqlalchemy import select
+
+    from vigil import engine
+    from vigil.engine import Context
+    from vigil.settings import LoadedSettings, Settings
+    from vigil.store.schema import published_messages
+
+    settings = Settings.model_validate(
+        {
+            "db": str(tmp_path / "f.db"),
+            "aws": seeded.account.settings().model_dump(),
+            "notify": {
+                "topics": [
+                    {
+                        "name": "vigil-alerts",
+                        "subscriptions": [
+                            {
+                                "protocol": "inbox",
+                                "filter_policy": {"severity": ["critical"], "event": ["opened"]},
+                            }
+                        ],
+                    }
+                ]
+            },
+        }
+    )
+    with Context(LoadedSettings(settings=settings)) as ctx:
+        engine.scan(ctx)
+        report = engine.evaluate(ctx)
+        with ctx.store.connect() as conn:
+            messages = [
+                orjson.loads(r.message)
+                for r in conn.execute(
+                    select(published_messages).where(published_messages.c.source == "finding")
+                )
+            ]
+            held = outbox.listing(conn, statuses=[outbox.HELD], limit=10_000)
+    assert len(messages) == len(report.changes.opened) > 0
+    assert {m["event"] for m in messages} == {"opened"} and all(m["kind"] == "finding" for m in messages)
+    critical = [m for m in messages if m["severity"] == "critical"]
+    assert critical and len(held) == len(critical)
+    assert all(d.subject and d.subject.startswith("OPENED: [critical]") for d in held)

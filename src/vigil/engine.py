@@ -289,7 +289,42 @@ def evaluate(
     with ctx.store.begin() as conn:
         changes = findings.record(conn, batch, facts, now=now)
         _apply_suppressions(conn, conf.suppressions, stock, now)
+        _publish_findings(ctx, conn, changes, now)  # in the same transaction: the outbox never misses one
     return EvaluationReport(len(ruleset.rules), batch, changes, time.perf_counter() - started, now)
+
+
+def _publish_findings(ctx: Context, conn: Any, changes: Changes, now: datetime) -> None:
+    """One message per finding that opened, reopened or resolved, to ``notify.findings_topic``."""
+    topic = ctx.settings.notify.findings_topic
+    events = [(fp, "opened") for fp in changes.opened] + [(fp, "reopened") for fp in changes.reopened]
+    events += [(fp, "resolved") for fp in changes.resolved]
+    if topic is None or not events:
+        return
+    from vigil.notify.messages import finding_message
+    from vigil.notify.publish import StorePublisher
+    from vigil.notify.topics import topics_from
+    from vigil.store import findings
+
+    by_fp = {
+        f.fingerprint: f
+        for f in findings.query(
+            conn, findings.FindingFilters(statuses=(), fingerprints=tuple(fp for fp, _ in events))
+        )
+    }
+    publisher = StorePublisher(conn, topics_from(ctx.settings.notify))
+    for fp, event in events:
+        finding = by_fp.get(fp)
+        if finding is None:
+            continue
+        subject, message, attributes = finding_message(finding, event)
+        publisher.publish(
+            topic,
+            subject=subject,
+            message=message,
+            attributes=attributes,
+            source="finding",
+            at=now,
+        )
 
 
 class StoreReader:

@@ -406,6 +406,9 @@ class NotifySettings(_Section):
         default_factory=lambda: [TopicSettings(name=DEFAULT_TOPIC)],
         description="Topics; the default vigil-alerts keeps what is published even without subscribers.",
     )
+    findings_topic: str | None = Field(
+        DEFAULT_TOPIC, description="Where finding opened/resolved messages go (null: nowhere)."
+    )
     keys_dir: str = Field(".vigil/keys", description="Where Vigil keeps its signing key and certificate.")
     http_timeout: float = Field(15.0, gt=0, description="Seconds an HTTP endpoint has to answer (SNS: 15).")
 

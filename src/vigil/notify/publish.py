@@ -23,7 +23,7 @@ class Publisher(Protocol):
         *,
         subject: str | None,
         message: str,
-        attributes: Mapping[str, str],
+        attributes: Mapping[str, object],
         source: str,
         at: datetime,
     ) -> None: ...
@@ -54,7 +54,7 @@ class StorePublisher:
         *,
         subject: str | None,
         message: str,
-        attributes: Mapping[str, str],
+        attributes: Mapping[str, object],
         source: str,
         at: datetime,
     ) -> None:

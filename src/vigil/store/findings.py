@@ -258,6 +258,7 @@ class FindingFilters:
     accounts: tuple[str, ...] = ()
     types: tuple[str, ...] = ()
     resource_ids: tuple[str, ...] = ()
+    fingerprints: tuple[str, ...] = ()
 
 
 SEVERITY_ORDER = {"critical": 0, "high": 1, "medium": 2, "low": 3, "informational": 4}
@@ -273,6 +274,7 @@ def query(conn: Connection, filters: FindingFilters = FindingFilters()) -> list[
         (findings.c.account_id, filters.accounts),
         (findings.c.resource_type, filters.types),
         (findings.c.resource_id, filters.resource_ids),
+        (findings.c.fingerprint, filters.fingerprints),
     ):
         if values:
             q = q.where(column.in_(values))
