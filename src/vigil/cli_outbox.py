@@ -164,12 +164,12 @@ def deliver_command(
 ) -> None:
     """Send the deliveries that are due (``vigil watch`` does this every cycle). Exit 3 when some went dead."""
     from vigil import engine
-    from vigil.notify.channels import ChannelContext
-    from vigil.notify.deliver import deliver_due
+    from vigil.notify.deliver import channel_context, deliver_due
 
     def body() -> int:
         with engine.context(config, db=db) as ctx:
-            report = deliver_due(ctx.store, _topics(ctx), ChannelContext(ctx.settings.notify), limit=limit)
+            context = channel_context(ctx.settings, lambda: ctx.session)
+            report = deliver_due(ctx.store, _topics(ctx), context, limit=limit)
         if output is Format.json:
             emit(to_json(report.as_dict()), None)
         else:

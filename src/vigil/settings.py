@@ -399,6 +399,28 @@ class TopicSettings(_Section):
     subscriptions: list[SubscriptionSettings] = Field(default_factory=list)
 
 
+class SmtpSettings(_Section):
+    """The SMTP server the email channels send through."""
+
+    host: str = Field(min_length=1)
+    port: int = Field(587, ge=1, le=65535)
+    security: str = Field("starttls", description="starttls (587), ssl (465) or none.")
+    username: str | None = None
+    password: Secret | None = Field(None, description="The SMTP password, or env:NAME.")
+    sender: str = Field("Vigil <vigil@localhost>", description="The From address.")
+    timeout: float = Field(15.0, gt=0)
+    templates_dir: str | None = Field(
+        None, description="email.subject.j2, email.txt.j2, email.html.j2 here replace the built-in ones."
+    )
+
+    @field_validator("security")
+    @classmethod
+    def _known_security(cls, security: str) -> str:
+        if security not in ("starttls", "ssl", "none"):
+            raise ValueError("security is starttls, ssl or none")
+        return security
+
+
 class NotifySettings(_Section):
     """Topics and subscriptions (Vigil's SNS); alarms and findings publish to them."""
 
@@ -409,6 +431,7 @@ class NotifySettings(_Section):
     findings_topic: str | None = Field(
         DEFAULT_TOPIC, description="Where finding opened/resolved messages go (null: nowhere)."
     )
+    smtp: SmtpSettings | None = Field(None, description="The SMTP server for email and email-json.")
     keys_dir: str = Field(".vigil/keys", description="Where Vigil keeps its signing key and certificate.")
     http_timeout: float = Field(15.0, gt=0, description="Seconds an HTTP endpoint has to answer (SNS: 15).")
 
@@ -416,7 +439,10 @@ class NotifySettings(_Section):
 class Settings(_Section):
     """Vigil's configuration (``vigil.yaml``)."""
 
-    SECRET_PATHS: ClassVar[tuple[tuple[str, ...], ...]] = (("aws", "external_id"),)
+    SECRET_PATHS: ClassVar[tuple[tuple[str, ...], ...]] = (
+        ("aws", "external_id"),
+        ("notify", "smtp", "password"),
+    )
 
     db: str = Field(
         DEFAULT_DB, description="The store: a SQLite path, or a SQLAlchemy URL (postgresql+psycopg://...)."

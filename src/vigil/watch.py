@@ -194,13 +194,11 @@ def run_cycle(
 
 def _deliver(ctx: Context) -> dict[str, object]:
     """Send what the outbox has due (alarm and finding notifications)."""
-    from vigil.notify.channels import ChannelContext
-    from vigil.notify.deliver import deliver_due
+    from vigil.notify.deliver import channel_context, deliver_due
     from vigil.notify.topics import topics_from
 
-    return deliver_due(
-        ctx.store, topics_from(ctx.settings.notify), ChannelContext(ctx.settings.notify)
-    ).as_dict()
+    context = channel_context(ctx.settings, lambda: ctx.session)
+    return deliver_due(ctx.store, topics_from(ctx.settings.notify), context).as_dict()
 
 
 def _periodic_rules(ctx: Context, now: datetime, schedule: Schedule) -> list[str]:

@@ -18,6 +18,7 @@ from sqlalchemy import update
 from vigil.notify.channels import CHANNELS, Channel, ChannelContext, Outcome
 from vigil.notify.delivery_policy import next_delay
 from vigil.notify.topics import Topics, find_subscription
+from vigil.settings import Settings
 from vigil.store import Store, outbox
 from vigil.store.schema import deliveries
 
@@ -33,6 +34,31 @@ class DeliverReport:
 
     def as_dict(self) -> dict[str, object]:
         return {"sent": self.sent, "retried": self.retried, "dead": self.dead, "errors": self.errors}
+
+
+def channel_context(settings: Settings, session: Callable[[], object] | None = None) -> ChannelContext:
+    """What the channels need from the settings: SMTP for email, an AWS session for aws-sns/sqs."""
+    from vigil.notify.channels.email import SmtpConfig
+
+    extra: dict[str, object] = {}
+    smtp = settings.notify.smtp
+    if smtp is not None:
+        extra["smtp"] = SmtpConfig(
+            smtp.host,
+            smtp.port,
+            smtp.security,  # type: ignore[arg-type]  # checked by SmtpSettings
+            smtp.username,
+            smtp.password,
+            smtp.sender,
+            smtp.timeout,
+            smtp.templates_dir,
+        )
+    uses_aws = any(
+        sub.protocol in ("aws-sns", "sqs") for topic in settings.notify.topics for sub in topic.subscriptions
+    )
+    if session is not None and uses_aws:  # only then: building a session may assume a role
+        extra["aws_session"] = session()
+    return ChannelContext(settings.notify, extra=extra)
 
 
 def claim(store: Store, now: datetime, limit: int) -> list[outbox.Delivery]:

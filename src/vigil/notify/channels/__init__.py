@@ -6,12 +6,21 @@ bookkeeping are the worker's (``notify/deliver.py``).
 
 from __future__ import annotations
 
+from vigil.notify.channels.apprise import AppriseChannel
+from vigil.notify.channels.aws import SnsChannel, SqsChannel
 from vigil.notify.channels.base import Channel, ChannelContext, Outcome
+from vigil.notify.channels.email import EmailChannel, EmailJsonChannel
 from vigil.notify.channels.http import HttpChannel
 
 CHANNELS: dict[str, Channel] = {
+    "email": EmailChannel(),
+    "email-json": EmailJsonChannel(),
     "http": HttpChannel(),
     "https": HttpChannel(),
+    "sms": AppriseChannel(),
+    "chat": AppriseChannel(),
+    "aws-sns": SnsChannel(),
+    "sqs": SqsChannel(),
 }
 
 __all__ = ["CHANNELS", "Channel", "ChannelContext", "Outcome"]
