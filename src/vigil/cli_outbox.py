@@ -14,7 +14,7 @@ import typer
 from vigil.alarm_views import read_json
 from vigil.cli import ConfigOpt, DbOpt, OutPathOpt, OutputOpt, _run
 from vigil.errors import EXIT_OK, EXIT_PARTIAL, UsageError
-from vigil.output import Format, emit, render, stdout, to_json
+from vigil.output import Format, emit, render, stderr, stdout, to_json
 
 
 def _topics(ctx: Any) -> Any:
@@ -160,25 +160,94 @@ def deliver_command(
     db: DbOpt = None,
     config: ConfigOpt = None,
     output: OutputOpt = Format.table,
-    limit: Annotated[int, typer.Option("--limit", help="At most this many deliveries.")] = 1000,
+    limit: Annotated[int, typer.Option("--limit", help="At most this many deliveries (per pass).")] = 1000,
+    follow: Annotated[
+        bool,
+        typer.Option("--follow", help="Keep delivering, a pass every --poll seconds, until SIGTERM/Ctrl-C."),
+    ] = False,
+    poll: Annotated[float, typer.Option("--poll", help="Seconds between passes with --follow.")] = 1.0,
+    lease: Annotated[
+        float | None,
+        typer.Option(
+            "--lease",
+            help="Seconds a claimed delivery is left to this worker before another may send it (default 120).",
+        ),
+    ] = None,
 ) -> None:
-    """Send the deliveries that are due (``vigil watch`` does this every cycle). Exit 3 when some went dead."""
-    from vigil import engine
-    from vigil.notify.deliver import channel_context, deliver_due
+    """Send the deliveries that are due (``vigil watch`` does this every cycle). Exit 3 when some went dead.
 
-    def body() -> int:
-        with engine.context(config, db=db) as ctx:
-            context = channel_context(ctx.settings, lambda: ctx.session)
-            report = deliver_due(ctx.store, _topics(ctx), context, limit=limit)
+    With ``--follow`` it keeps going, one pass every ``--poll`` seconds, printing the passes that
+    did something; SIGTERM or Ctrl-C stops it after the pass it is in (exit 0; dead deliveries
+    are reported on the pass that gave up on them). A worker killed outright leaves the rows it
+    had claimed to the next one once ``--lease`` runs out: they are sent again with the same
+    MessageId, so receivers can deduplicate.
+    """
+    import signal
+    import threading
+    from datetime import timedelta
+
+    from vigil import engine
+    from vigil.notify.deliver import LEASE, DeliverReport, channel_context, deliver_due
+
+    leased = LEASE if lease is None else timedelta(seconds=lease)
+
+    def check() -> None:
+        if poll < 0:
+            raise UsageError("--poll must be 0 or more seconds", hint="e.g. --poll 1")
+        if leased <= timedelta(0):
+            raise UsageError("--lease must be more than 0 seconds", hint="e.g. --lease 120")
+
+    def show(report: DeliverReport, *, stamp: bool) -> None:
         if output is Format.json:
             emit(to_json(report.as_dict()), None)
-        else:
-            stdout.print(f"sent {report.sent}, to retry {report.retried}, dead {report.dead}")
-            for error in report.errors:
-                stdout.print(f"  [red]dead[/red] {error}", highlight=False, markup=False)
+            return
+        when = f"{datetime.now(UTC).astimezone():%H:%M:%S} " if stamp else ""
+        stdout.print(f"{when}sent {report.sent}, to retry {report.retried}, dead {report.dead}")
+        for error in report.errors:
+            stdout.print(f"  [red]dead[/red] {error}", highlight=False, markup=False)
+
+    def once() -> int:
+        check()
+        with engine.context(config, db=db) as ctx:
+            context = channel_context(ctx.settings, lambda: ctx.session, ctx)
+            report = deliver_due(ctx.store, _topics(ctx), context, limit=limit, lease=leased)
+        show(report, stamp=False)
         return EXIT_PARTIAL if report.dead else EXIT_OK
 
-    _run(body)
+    def follow_body() -> int:
+        check()
+        stop = threading.Event()
+
+        def handle(signum: int, frame: Any) -> None:
+            stderr.print(f"[dim]{signal.Signals(signum).name}: finishing this pass, then stopping[/dim]")
+            stop.set()
+
+        previous = {s: signal.signal(s, handle) for s in (signal.SIGTERM, signal.SIGINT)}
+        total, passes = DeliverReport(), 0
+        try:
+            with engine.context(config, db=db) as ctx:
+                context = channel_context(ctx.settings, lambda: ctx.session, ctx)
+                topics = _topics(ctx)
+                stderr.print(f"[dim]delivering every {poll:g}s; Ctrl-C or SIGTERM stops[/dim]")
+                while not stop.is_set():
+                    report = deliver_due(ctx.store, topics, context, limit=limit, lease=leased)
+                    passes += 1
+                    total.sent += report.sent
+                    total.retried += report.retried
+                    total.dead += report.dead
+                    if report.sent or report.retried or report.dead:
+                        show(report, stamp=True)
+                    stop.wait(poll)
+            stderr.print(
+                f"[dim]stopped after {passes} passes: sent {total.sent}, "
+                f"retried {total.retried}, dead {total.dead}[/dim]"
+            )
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+        return EXIT_OK
+
+    _run(follow_body if follow else once)
 
 
 def deliveries_command(

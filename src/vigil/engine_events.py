@@ -545,7 +545,7 @@ def evaluate_alarms(
                     unchanged.append(name)
                 return
             subject, message = render(transition, account=account, region=region, configuration_updated=now)
-            attributes = {"source": "alarm", "AlarmName": name, "NewStateValue": transition.state.value}
+            attributes = {"kind": "alarm", "AlarmName": name, "NewStateValue": transition.state.value}
             for action in transition.actions:
                 publisher.publish(
                     action, subject=subject, message=message, attributes=attributes, source="alarm", at=now

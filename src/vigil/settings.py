@@ -376,6 +376,9 @@ class SubscriptionSettings(_Section):
     digest_minutes: int | None = Field(
         None, ge=1, description="People: one message per window listing them all."
     )
+    apply: bool = Field(
+        False, description="automation: make the changes; by default the action only dry-runs (journalled)."
+    )
 
     @field_validator("protocol")
     @classmethod

@@ -197,7 +197,7 @@ def _deliver(ctx: Context) -> dict[str, object]:
     from vigil.notify.deliver import channel_context, deliver_due
     from vigil.notify.topics import topics_from
 
-    context = channel_context(ctx.settings, lambda: ctx.session)
+    context = channel_context(ctx.settings, lambda: ctx.session, ctx)
     return deliver_due(ctx.store, topics_from(ctx.settings.notify), context).as_dict()
 
 

@@ -36,8 +36,11 @@ class DeliverReport:
         return {"sent": self.sent, "retried": self.retried, "dead": self.dead, "errors": self.errors}
 
 
-def channel_context(settings: Settings, session: Callable[[], object] | None = None) -> ChannelContext:
-    """What the channels need from the settings: SMTP for email, an AWS session for aws-sns/sqs."""
+def channel_context(
+    settings: Settings, session: Callable[[], object] | None = None, engine: object | None = None
+) -> ChannelContext:
+    """What the channels need: SMTP for email, an AWS session for aws-sns/sqs, and the engine's
+    context for automation (remediation actions)."""
     from vigil.notify.channels.email import SmtpConfig
 
     extra: dict[str, object] = {}
@@ -58,18 +61,20 @@ def channel_context(settings: Settings, session: Callable[[], object] | None = N
     )
     if session is not None and uses_aws:  # only then: building a session may assume a role
         extra["aws_session"] = session()
+    if engine is not None:
+        extra["engine"] = engine
     return ChannelContext(settings.notify, extra=extra)
 
 
-def claim(store: Store, now: datetime, limit: int) -> list[outbox.Delivery]:
-    """Due rows, leased to this worker in one transaction."""
+def claim(store: Store, now: datetime, limit: int, *, lease: timedelta = LEASE) -> list[outbox.Delivery]:
+    """Due rows, leased to this worker for ``lease`` in one transaction."""
     with store.begin() as conn:
         rows = outbox.due(conn, now, limit)
         for d in rows:
             conn.execute(
                 update(deliveries)
                 .where(deliveries.c.message_id == d.message_id, deliveries.c.subscription == d.subscription)
-                .values(next_at=now + LEASE, updated_at=now)
+                .values(next_at=now + lease, updated_at=now)
             )
     return rows
 
@@ -82,10 +87,11 @@ def deliver_due(
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     channels: Mapping[str, Channel] = CHANNELS,
     limit: int = 100,
+    lease: timedelta = LEASE,
 ) -> DeliverReport:
-    """One pass over the due rows."""
+    """One pass over the due rows (each leased for ``lease`` while it is being sent)."""
     report = DeliverReport()
-    for d in claim(store, clock(), limit):
+    for d in claim(store, clock(), limit, lease=lease):
         sub = find_subscription(topics, d.subscription)
         channel = channels.get(d.protocol)
         if sub is None:
@@ -96,7 +102,7 @@ def deliver_due(
             final = True
         else:
             outcome = channel.send(d, sub, context)
-            final = False
+            final = outcome.final
         now = clock()
         with store.begin() as conn:
             if outcome.ok:

@@ -9,7 +9,8 @@ A finding message (``kind: finding``) is sent when a finding opens, reopens or r
 with the message attributes ``kind``, ``event``, ``severity``, ``ruleId``, ``resourceType``,
 ``account``, ``region`` (String) and ``severityRank`` (Number: critical 4 … informational 0), so a
 subscription can ask for ``{"severity": ["high", "critical"]}`` or ``{"severityRank": [{"numeric":
-[">=", 3]}]}``. Alarm state changes publish CloudWatch's own message (``alarms/message.py``).
+[">=", 3]}]}``. Alarm state changes publish CloudWatch's own message (``alarms/message.py``) with
+the attributes ``kind: alarm``, ``AlarmName`` and ``NewStateValue``.
 """
 
 from __future__ import annotations

@@ -7,6 +7,7 @@ bookkeeping are the worker's (``notify/deliver.py``).
 from __future__ import annotations
 
 from vigil.notify.channels.apprise import AppriseChannel
+from vigil.notify.channels.automation import AutomationChannel
 from vigil.notify.channels.aws import SnsChannel, SqsChannel
 from vigil.notify.channels.base import Channel, ChannelContext, Outcome
 from vigil.notify.channels.email import EmailChannel, EmailJsonChannel
@@ -21,6 +22,7 @@ CHANNELS: dict[str, Channel] = {
     "chat": AppriseChannel(),
     "aws-sns": SnsChannel(),
     "sqs": SqsChannel(),
+    "automation": AutomationChannel(),
 }
 
 __all__ = ["CHANNELS", "Channel", "ChannelContext", "Outcome"]

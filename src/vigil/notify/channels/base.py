@@ -22,6 +22,7 @@ class Outcome:
     ok: bool
     error: str | None = None
     retry_after: float | None = None  # seconds, from a Retry-After header
+    final: bool = False  # a failure no retry can fix (the delivery goes straight to dead)
 
 
 @dataclass
