@@ -26,6 +26,7 @@ from typing import Any
 import bench_events
 import bench_history
 import bench_import
+import bench_notify
 import bench_prowler
 import bench_rules
 import bench_scan
@@ -45,6 +46,7 @@ BENCHMARKS: dict[str, ModuleType] = {
     "rules": bench_rules,
     "events": bench_events,
     "trigger": bench_trigger,
+    "notify": bench_notify,
 }
 RESULTS = Path(__file__).resolve().parent / "results"
 

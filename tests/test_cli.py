@@ -301,7 +301,7 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
         "Record again",
         "field by field",
         "Who is touched",
-        "Fix it",
+        "Who hears about it",
         "Report and take it out",
         "Try next",
     ):
@@ -326,11 +326,15 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     )
     runs = json.loads(follow_up.stdout)["scans"]
     assert [(r["kind"], r["status"]) for r in runs] == [
+        ("rerecord", "complete"),  # the automation's three fixes (revoke-ingress), newest first
+        ("rerecord", "complete"),
         ("rerecord", "complete"),
         ("scan", "complete"),
         ("rerecord", "complete"),  # the change trigger of the CloudTrail step
         ("scan", "complete"),
     ]
+    flat = " ".join(out.split())
+    assert "each signature verified by the receiver" in flat and "3 to the automation subscription" in flat
 
 
 def test_an_unexpected_error_exits_1_and_says_where_to_report(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -162,6 +162,7 @@ def run_cycle(
     schedule: Schedule,
     cat: engine_events.Catalog,
     rerecord: bool = True,
+    deliver: bool = True,
 ) -> Cycle:
     """One pass: ingest, react, and whatever timed work is due at ``now``."""
     cycle = Cycle(now)
@@ -184,7 +185,7 @@ def run_cycle(
     if schedule.alarm_minute != minute:
         cycle.ticks = engine_events.evaluate_alarms(ctx, now, cat=cat)
         schedule.alarm_minute = minute
-    cycle.delivered = _deliver(ctx)
+    cycle.delivered = _deliver(ctx) if deliver else {}
     cycle.periodic = _periodic_rules(ctx, now, schedule)
     if schedule.retention is None or now - schedule.retention >= timedelta(hours=1):
         cycle.expired = engine_events.apply_retention(ctx, now, cat=cat)

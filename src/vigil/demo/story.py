@@ -19,17 +19,25 @@ from collections import Counter
 from pathlib import Path
 
 import boto3
+from rich.markup import escape
 from rich.panel import Panel
 from rich.rule import Rule
 
 from vigil import engine, report, views, watch
 from vigil.aws import recorder
 from vigil.demo import afternoon, emulator, estate
+from vigil.demo import receivers as demo_receivers
 from vigil.diff import diff
+from vigil.engine import Context
 from vigil.errors import EXIT_BUG, EXIT_OK, EXIT_PARTIAL
 from vigil.interop.awsconfig import ExportFormat
+from vigil.notify import deliver as notifications
+from vigil.notify.envelope import Signer
+from vigil.notify.topics import topics_from
 from vigil.output import stderr, stdout, table
-from vigil.store import findings, inventory
+from vigil.settings import LoadedSettings, NotifySettings
+from vigil.store import findings, inventory, outbox
+from vigil.store.remediations import history as remediation_history
 
 
 def _command_name() -> str:
@@ -107,7 +115,11 @@ def _story(
         "snapshots, a Lambda anyone can invoke, a user without MFA holding an admin policy, and more."
     )
 
-    ctx = engine.context(None, db=db, aws={"endpoint_url": em.endpoint, "regions": regions})
+    base = engine.context(None, db=db, aws={"endpoint_url": em.endpoint, "regions": regions})
+    keys_dir = tempfile.mkdtemp(prefix="vigil-demo-keys-")
+    receivers = demo_receivers.start(Signer.load_or_create(Path(keys_dir)).certificate_pem)
+    notify = NotifySettings.model_validate(demo_receivers.notify_settings(receivers, keys_dir))
+    ctx = Context(LoadedSettings(settings=base.settings.model_copy(update={"notify": notify})))
     with ctx:
         _step(3, "Record everything: vigil scan")
         first_scan = engine.scan(ctx, listener=_Quiet())
@@ -207,26 +219,41 @@ def _story(
         stdout.print(views.graph_tables(blast, 1)[0])
         stdout.print(views.graph_tables(front, 1)[0])
 
-        _step(9, "Fix it: close SSH again, re-record just that group, re-evaluate just what it touches")
-        web = first.groups["web"]
-        boto3.client("ec2", region_name=first.region).revoke_security_group_ingress(
-            GroupId=web,
-            IpPermissions=[
-                {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}
-            ],
-        )
-        fixed = engine.rerecord(ctx, [recorder.Request("AWS::EC2::SecurityGroup", first.region, web)])
-        keys = list(fixed.totals.changed_keys)
-        incremental = engine.evaluate(ctx, only=keys)
+        _step(9, "Who hears about it, and the fix: vigil notify deliver (email, signed webhook, automation)")
+        context = notifications.channel_context(ctx.settings, lambda: ctx.session, ctx)
+        while True:  # everything due: the afternoon's findings and alarms
+            done = notifications.deliver_due(ctx.store, topics_from(ctx.settings.notify), context)
+            if not (done.sent or done.retried or done.dead):
+                break
         with ctx.store.connect() as conn:
+            by_protocol = Counter(
+                d.protocol for d in outbox.listing(conn, statuses=[outbox.SENT], limit=100_000)
+            )
+        mails = receivers.mailbox.received
+        posts = receivers.webhook.received
+        verified = all(signed and mac for _, signed, mac in posts)
+        stdout.print(
+            f"The outbox delivered {sum(by_protocol.values())} messages: "
+            f"[bold]{len(mails)}[/bold] emails to secops@example.com (critical findings, on a local SMTP server), "
+            f"[bold]{len(posts)}[/bold] webhook posts (high and critical), each signature "
+            f"{'verified' if verified else '[red]NOT verified[/red]'} by the receiver against Vigil's certificate, "
+            "with its HMAC header, and "
+            f"[bold]{by_protocol['automation']}[/bold] to the automation subscription."
+        )
+        for _, subject, _ in mails[:3]:
+            stdout.print(f"  [dim]email:[/dim] {escape(subject.strip())}", highlight=False)
+        with ctx.store.connect() as conn:
+            fixes = [r for r in remediation_history(conn) if not r["dryRun"] and r["ok"]]
+            fixed = {r["finding"] for r in fixes}
             resolved = [
                 f
                 for f in findings.query(conn, findings.FindingFilters(statuses=("resolved",)))
-                if f.fingerprint in set(incremental.changes.resolved)
+                if f.fingerprint in fixed
             ]
         stdout.print(
-            f"vigil rerecord AWS::EC2::SecurityGroup {web}: {fixed.totals.changed} changed · incremental evaluation: "
-            f"{incremental.changes.evaluated} evaluations in {incremental.seconds * 1000:.0f} ms"
+            f"The automation subscription ran revoke-ingress {len(fixes)} times as restricted-ssh findings "
+            "opened: each revoked SSH from the world, re-recorded the group and re-evaluated just what it touches "
+            "(`vigil remediate` does the same by hand; every run is in the journal)."
         )
         for f in resolved:
             stdout.print(
@@ -245,6 +272,7 @@ def _story(
             "delivery channel writes them (and `vigil import` reads them back)."
         )
 
+    receivers.stop()
     elapsed = time.perf_counter() - started
     hint = f"--db {db}"
     vigil = _command_name()
