@@ -4,8 +4,9 @@
 the rules; 4. make three careless changes; 5. ingest what CloudTrail saw that afternoon: the alarms
 that fire, and the write events re-recording what they changed; 6. record again; 7. show the history
 diff and who made each change; 8. the blast radius of the web security group and of the
-internet-facing load balancer; 9. fix SSH and re-evaluate incrementally; 10. report and export in AWS
-Config's snapshot format; then say what to try next.
+internet-facing load balancer; 9. deliver the notifications (email to a local SMTP server, signed posts
+to a local webhook that verifies them) and let the automation subscription revoke SSH and resolve
+the findings; 10. report and export in AWS Config's snapshot format; then say what to try next.
 """
 
 from __future__ import annotations
