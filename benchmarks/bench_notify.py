@@ -56,7 +56,7 @@ from sqlalchemy import text
 from vigil.notify import envelope, filter_policy
 from vigil.notify.channels.http import HttpChannel
 from vigil.notify.deliver import channel_context, deliver_due
-from vigil.notify.filter_policy import FilterPolicy, compile_policy
+from vigil.notify.filter_policy import FilterPolicy, MessageView, compile_policy
 from vigil.notify.messages import finding_message
 from vigil.notify.topics import Topics, attributes_from, publish, topics_from
 from vigil.settings import Settings
@@ -445,7 +445,10 @@ def publish_table(full: bool) -> ResultTable:
         subs = topics.subscriptions(TOPIC_SUBS)
         sample = messages[:n_routed]
         started = time.perf_counter()
-        matched = sum(sum(1 for s in subs if s.accepts(body, attrs)) for _, body, attrs in sample)
+        matched = sum(
+            sum(1 for s in subs if s.accepts(view))
+            for view in (MessageView(body, attrs) for _, body, attrs in sample)
+        )
         seconds = time.perf_counter() - started
         result.rows.append(
             {

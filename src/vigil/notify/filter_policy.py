@@ -495,6 +495,34 @@ class FilterPolicy:
             return self.matches_body(message)
         return self.matches_attributes(attributes or {})
 
+    def matches_view(self, view: MessageView) -> bool:
+        """``matches`` on a message read once for all the subscriptions a publish evaluates."""
+        values = view.values(self.scope)
+        return values is not None and self.root(values)
+
+
+@dataclass
+class MessageView:
+    """One published message, turned into filter values once per scope (publishing evaluates
+    hundreds of subscriptions; reading the message for each was most of the cost)."""
+
+    message: str
+    attributes: Mapping[str, Mapping[str, Any]]
+    _cache: dict[str, dict[str, tuple[Scalar, ...]] | None] = field(default_factory=dict, repr=False)
+
+    def values(self, scope: Scope) -> dict[str, tuple[Scalar, ...]] | None:
+        """The values a policy of ``scope`` matches against; None for a body that is not a JSON object."""
+        if scope not in self._cache:
+            if scope == "MessageBody":
+                try:
+                    parsed = json.loads(self.message)
+                except ValueError:
+                    parsed = None
+                self._cache[scope] = body_values(parsed) if isinstance(parsed, Mapping) else None
+            else:
+                self._cache[scope] = attribute_values(self.attributes)
+        return self._cache[scope]
+
 
 def compile_policy(
     policy: str | Mapping[str, Any],

@@ -50,8 +50,9 @@ class Subscription:
     def arn(self) -> str:
         return f"{local_topic_arn(self.topic)}:{uuid.UUID(self.id.ljust(32, '0')[:32])}"
 
-    def accepts(self, message: str, attributes: Attributes) -> bool:
-        return True if self.matcher is None else bool(self.matcher.matches(message, attributes))
+    def accepts(self, view: Any) -> bool:
+        """Whether the filter policy lets the message (a ``filter_policy.MessageView``) through."""
+        return True if self.matcher is None else bool(self.matcher.matches_view(view))
 
 
 @dataclass(frozen=True)
@@ -136,8 +137,11 @@ def publish(
 ) -> Published:
     """Store the message and one delivery per matching subscription, in ``conn``'s transaction."""
     message_id = message_id or str(uuid.uuid4())
+    from vigil.notify.filter_policy import MessageView
+
     attributes = dict(attributes or {})
-    chosen = [s for s in topics.subscriptions(topic) if s.accepts(message, attributes)]
+    view = MessageView(message, attributes)
+    chosen = [s for s in topics.subscriptions(topic) if s.accepts(view)]
     targets = [
         (s.id, s.protocol, s.endpoint, outbox.HELD if s.protocol == "inbox" else outbox.PENDING)
         for s in chosen
