@@ -210,7 +210,14 @@ def deliver_command(
         check()
         with engine.context(config, db=db) as ctx:
             context = channel_context(ctx.settings, lambda: ctx.session, ctx)
-            report = deliver_due(ctx.store, _topics(ctx), context, limit=limit, lease=leased)
+            report = deliver_due(
+                ctx.store,
+                _topics(ctx),
+                context,
+                limit=limit,
+                workers=ctx.settings.notify.senders,
+                lease=leased,
+            )
         show(report, stamp=False)
         return EXIT_PARTIAL if report.dead else EXIT_OK
 
@@ -230,7 +237,14 @@ def deliver_command(
                 topics = _topics(ctx)
                 stderr.print(f"[dim]delivering every {poll:g}s; Ctrl-C or SIGTERM stops[/dim]")
                 while not stop.is_set():
-                    report = deliver_due(ctx.store, topics, context, limit=limit, lease=leased)
+                    report = deliver_due(
+                        ctx.store,
+                        topics,
+                        context,
+                        limit=limit,
+                        lease=leased,
+                        workers=ctx.settings.notify.senders,
+                    )
                     passes += 1
                     total.sent += report.sent
                     total.retried += report.retried

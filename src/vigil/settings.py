@@ -437,6 +437,7 @@ class NotifySettings(_Section):
     smtp: SmtpSettings | None = Field(None, description="The SMTP server for email and email-json.")
     keys_dir: str = Field(".vigil/keys", description="Where Vigil keeps its signing key and certificate.")
     http_timeout: float = Field(15.0, gt=0, description="Seconds an HTTP endpoint has to answer (SNS: 15).")
+    senders: int = Field(4, ge=1, le=64, description="Deliveries sent at once by each worker pass.")
 
 
 class Settings(_Section):

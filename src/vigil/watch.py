@@ -199,7 +199,9 @@ def _deliver(ctx: Context) -> dict[str, object]:
     from vigil.notify.topics import topics_from
 
     context = channel_context(ctx.settings, lambda: ctx.session, ctx)
-    return deliver_due(ctx.store, topics_from(ctx.settings.notify), context).as_dict()
+    return deliver_due(
+        ctx.store, topics_from(ctx.settings.notify), context, workers=ctx.settings.notify.senders
+    ).as_dict()
 
 
 def _periodic_rules(ctx: Context, now: datetime, schedule: Schedule) -> list[str]:

@@ -9,6 +9,7 @@ without sleeping.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Final
@@ -17,12 +18,13 @@ from sqlalchemy import update
 
 from vigil.notify.channels import CHANNELS, Channel, ChannelContext, Outcome
 from vigil.notify.delivery_policy import next_delay
-from vigil.notify.topics import Topics, find_subscription
+from vigil.notify.topics import Subscription, Topics, find_subscription
 from vigil.settings import Settings
 from vigil.store import Store, outbox
 from vigil.store.schema import deliveries
 
 LEASE: Final = timedelta(minutes=2)  # how long a claimed row is left alone before another try
+SENDERS: Final = 4  # deliveries sent at once in a pass (small endpoints queue few connections)
 
 
 @dataclass
@@ -88,23 +90,37 @@ def deliver_due(
     channels: Mapping[str, Channel] = CHANNELS,
     limit: int = 100,
     lease: timedelta = LEASE,
+    workers: int = SENDERS,
 ) -> DeliverReport:
-    """One pass over the due rows (each leased for ``lease`` while it is being sent)."""
+    """One pass over the due rows (each leased for ``lease`` while it is being sent).
+
+    Sends run on ``workers`` threads (network-bound channels wait on their endpoints), except the
+    channels that change state through the store (``sequential``, e.g. automation), which run one
+    at a time; the outcomes are recorded in one transaction per pass."""
     report = DeliverReport()
-    for d in claim(store, clock(), limit, lease=lease):
+    claimed = claim(store, clock(), limit, lease=lease)
+    if not claimed:
+        return report
+
+    def attempt(d: outbox.Delivery) -> tuple[outbox.Delivery, Subscription | None, Outcome, bool]:
         sub = find_subscription(topics, d.subscription)
         channel = channels.get(d.protocol)
         if sub is None:
-            outcome = Outcome(False, "the subscription is no longer configured")
-            final = True
-        elif channel is None:
-            outcome = Outcome(False, f"no channel delivers {d.protocol} yet")
-            final = True
-        else:
-            outcome = channel.send(d, sub, context)
-            final = outcome.final
-        now = clock()
-        with store.begin() as conn:
+            return d, sub, Outcome(False, "the subscription is no longer configured"), True
+        if channel is None:
+            return d, sub, Outcome(False, f"no channel delivers {d.protocol} yet"), True
+        outcome = channel.send(d, sub, context)
+        return d, sub, outcome, outcome.final
+
+    parallel = [d for d in claimed if not getattr(channels.get(d.protocol), "sequential", False)]
+    serial = [d for d in claimed if getattr(channels.get(d.protocol), "sequential", False)]
+    results = [attempt(d) for d in serial]
+    if parallel:
+        with ThreadPoolExecutor(max(1, min(workers, len(parallel))), thread_name_prefix="vigil-send") as pool:
+            results += list(pool.map(attempt, parallel))
+    now = clock()
+    with store.begin() as conn:
+        for d, sub, outcome, final in results:
             if outcome.ok:
                 outbox.mark_sent(conn, d, now)
                 report.sent += 1
@@ -114,9 +130,9 @@ def deliver_due(
                 delay = max(delay, outcome.retry_after)  # the receiver asked for more time
             next_at = None if delay is None else now + timedelta(seconds=delay)
             outbox.mark_failed(conn, d, now, outcome.error or "failed", next_at)
-        if next_at is None:
-            report.dead += 1
-            report.errors.append(f"{d.topic} → {d.protocol} {d.subscription}: {outcome.error}")
-        else:
-            report.retried += 1
+            if next_at is None:
+                report.dead += 1
+                report.errors.append(f"{d.topic} → {d.protocol} {d.subscription}: {outcome.error}")
+            else:
+                report.retried += 1
     return report

@@ -22,6 +22,8 @@ if TYPE_CHECKING:
 
 
 class AutomationChannel:
+    sequential = True  # it re-records and re-evaluates through the store: one at a time
+
     def send(self, delivery: Delivery, subscription: Subscription, context: ChannelContext) -> Outcome:
         from vigil.remediate.run import remediate
 
