@@ -218,19 +218,8 @@ class SqsChannel:
 
 def _signed_envelope(delivery: Delivery, context: ChannelContext) -> str:
     from vigil.notify import envelope
-    from vigil.settings import local_topic_arn
 
-    document = envelope.notification(
-        message_id=delivery.message_id,
-        topic_arn=local_topic_arn(delivery.topic),
-        message=delivery.message,
-        timestamp=delivery.created_at,
-        subject=delivery.subject,
-        attributes=delivery.attributes or None,
-        unsubscribe_url=f"{context.base_url}/notify/unsubscribe?subscription={delivery.subscription}",
-        signing_cert_url=f"{context.base_url}/notify/{context.signer.cert_file_name}",
-    )
-    return envelope.http_body(context.signer.sign(document, version=2), raw=False).decode("utf-8")
+    return envelope.http_body(context.signed_notification(delivery), raw=False).decode("utf-8")
 
 
 def _queue_region(url: str) -> str | None:

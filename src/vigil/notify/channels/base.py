@@ -33,6 +33,23 @@ class ChannelContext:
     base_url: str = "http://127.0.0.1"  # where Vigil publishes its certificate and unsubscribe links
     extra: dict[str, object] = field(default_factory=dict)
 
+    def signed_notification(self, delivery: Delivery) -> dict[str, object]:
+        """The delivery as SNS's Notification envelope, signed (SignatureVersion 2) with Vigil's key."""
+        from vigil.notify import envelope
+        from vigil.settings import local_topic_arn
+
+        document = envelope.notification(
+            message_id=delivery.message_id,
+            topic_arn=local_topic_arn(delivery.topic),
+            message=delivery.message,
+            timestamp=delivery.created_at,
+            subject=delivery.subject,
+            attributes=delivery.attributes or None,
+            unsubscribe_url=f"{self.base_url}/notify/unsubscribe?subscription={delivery.subscription}",
+            signing_cert_url=f"{self.base_url}/notify/{self.signer.cert_file_name}",
+        )
+        return self.signer.sign(document, version=2)
+
     @cached_property
     def signer(self) -> Signer:
         from vigil.notify.envelope import Signer

@@ -239,17 +239,7 @@ class EmailJsonChannel:
             to = recipients_of(delivery.endpoint)
         except LookupError as exc:
             return Outcome(False, str(exc))
-        document = envelope.notification(
-            message_id=delivery.message_id,
-            topic_arn=_topic_arn(delivery),
-            message=delivery.message,
-            timestamp=delivery.created_at,
-            subject=delivery.subject,
-            attributes=delivery.attributes or None,
-            unsubscribe_url=_unsubscribe_url(delivery, context),
-            signing_cert_url=f"{context.base_url}/notify/{context.signer.cert_file_name}",
-        )
-        body = envelope.http_body(context.signer.sign(document, version=2), raw=False)
+        body = envelope.http_body(context.signed_notification(delivery), raw=False)
         msg = EmailMessage()
         _headers(msg, delivery, config, to, subject_of(delivery))
         msg.set_content(body, maintype="application", subtype="json", cte="quoted-printable")

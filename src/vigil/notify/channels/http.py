@@ -54,17 +54,7 @@ class HttpChannel:
             return Outcome(False, str(exc))
         arn = subscription.arn
         raw = subscription.settings.raw_message_delivery
-        document = envelope.notification(
-            message_id=delivery.message_id,
-            topic_arn=_topic_arn(delivery),
-            message=delivery.message,
-            timestamp=delivery.created_at,
-            subject=delivery.subject,
-            attributes=delivery.attributes or None,
-            unsubscribe_url=f"{context.base_url}/notify/unsubscribe?subscription={delivery.subscription}",
-            signing_cert_url=f"{context.base_url}/notify/{context.signer.cert_file_name}",
-        )
-        signed = context.signer.sign(document, version=2)
+        signed = context.signed_notification(delivery)
         body = envelope.http_body(signed, raw=raw)
         headers = envelope.http_headers(signed, subscription_arn=arn, raw=raw)
         secret = subscription.settings.hmac_secret
@@ -83,12 +73,6 @@ class HttpChannel:
         except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
             reason = getattr(exc, "reason", exc)
             return Outcome(False, f"{type(exc).__name__}: {reason} ({_safe(url)})")
-
-
-def _topic_arn(delivery: Delivery) -> str:
-    from vigil.settings import local_topic_arn
-
-    return local_topic_arn(delivery.topic)
 
 
 def _safe(url: str) -> str:
