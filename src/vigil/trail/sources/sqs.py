@@ -73,16 +73,22 @@ MESSAGE_KINDS: tuple[
 )
 
 
-def message_objects(body: str) -> list[tuple[str, str]] | None:
-    """The (bucket, key) of every log file a queue message announces; None if it is none of
-    :data:`MESSAGE_KINDS` (bare or inside an SNS envelope)."""
+def _opened(body: str) -> dict[str, Any] | None:
+    """A queue message's JSON object, taken out of an SNS envelope if it is in one."""
     try:
         parsed = orjson.loads(body)
         if isinstance(parsed, dict) and _is_sns(parsed):
             parsed = orjson.loads(parsed["Message"])
     except orjson.JSONDecodeError:
         return None
-    if not isinstance(parsed, dict):
+    return parsed if isinstance(parsed, dict) else None
+
+
+def message_objects(body: str) -> list[tuple[str, str]] | None:
+    """The (bucket, key) of every log file a queue message announces; None if it is none of
+    :data:`MESSAGE_KINDS` (bare or inside an SNS envelope)."""
+    parsed = _opened(body)
+    if parsed is None:
         return None
     for _name, test, objects in MESSAGE_KINDS:
         if test(parsed):
@@ -97,13 +103,8 @@ def inline_records(body: str, max_record_bytes: int = MAX_RECORD_BYTES) -> list[
     """The CloudTrail record an EventBridge rule sent straight to the queue ("AWS API Call via
     CloudTrail", "AWS Console Sign In via CloudTrail", …: the record is the ``detail``), bare or in an
     SNS envelope; None when the message is not one. Raises DecodeError when it is one but unusable."""
-    try:
-        parsed = orjson.loads(body)
-        if isinstance(parsed, dict) and _is_sns(parsed):
-            parsed = orjson.loads(parsed["Message"])
-    except orjson.JSONDecodeError:
-        return None
-    if not (isinstance(parsed, dict) and str(parsed.get("detail-type", "")).endswith("via CloudTrail")):
+    parsed = _opened(body)
+    if parsed is None or not str(parsed.get("detail-type", "")).endswith("via CloudTrail"):
         return None
     return decode(orjson.dumps(parsed), max_record_bytes=max_record_bytes, json_lines=False).records
 
