@@ -399,3 +399,32 @@ def test_findings_that_open_are_published_and_filter_policies_pick_the_severe(
     critical = [m for m in messages if m["severity"] == "critical"]
     assert critical and len(held) == len(critical)
     assert all(d.subject and d.subject.startswith("OPENED: [critical]") for d in held)
+
+
+def test_raw_http_delivery_sends_the_message_alone_with_snss_headers(store: Store, tmp_path: Any) -> None:
+    receiver = Receiver([])
+    try:
+        notify = NotifySettings.model_validate(
+            {
+                "keys_dir": str(tmp_path / "keys"),
+                "topics": [
+                    {
+                        "name": "alerts",
+                        "subscriptions": [
+                            {"protocol": "http", "endpoint": receiver.url, "raw_message_delivery": True}
+                        ],
+                    }
+                ],
+            }
+        )
+        topics = topics_from(notify)
+        with store.begin() as conn:
+            publish(conn, topics, "alerts", message="plain text", subject="S", at=T0, message_id="m-raw")
+        assert deliver_due(store, topics, ChannelContext(notify), clock=Clock(T0)).sent == 1
+        ((headers, body),) = receiver.received
+        assert body == b"plain text"
+        assert (headers["x-amz-sns-rawdelivery"], headers["x-amz-sns-message-id"]) == ("true", "m-raw")
+        assert headers["x-amz-sns-topic-arn"].endswith(":alerts")
+        assert not (tmp_path / "keys").exists()  # nothing was signed, so no key was made
+    finally:
+        receiver.close()

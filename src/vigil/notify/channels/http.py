@@ -54,9 +54,17 @@ class HttpChannel:
             return Outcome(False, str(exc))
         arn = subscription.arn
         raw = subscription.settings.raw_message_delivery
-        signed = context.signed_notification(delivery)
-        body = envelope.http_body(signed, raw=raw)
-        headers = envelope.http_headers(signed, subscription_arn=arn, raw=raw)
+        if raw:  # the message alone: nothing carries a signature, so none is computed (§4.1)
+            body = delivery.message.encode()
+            headers = envelope.http_headers(
+                {"Type": envelope.NOTIFICATION, "MessageId": delivery.message_id, "TopicArn": _arn(delivery)},
+                subscription_arn=arn,
+                raw=True,
+            )
+        else:
+            signed = context.signed_notification(delivery)
+            body = envelope.http_body(signed, raw=False)
+            headers = envelope.http_headers(signed, subscription_arn=arn, raw=False)
         secret = subscription.settings.hmac_secret
         if secret is not None:
             name, value = envelope.hmac_header(body, secret.reveal().encode())
@@ -73,6 +81,12 @@ class HttpChannel:
         except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
             reason = getattr(exc, "reason", exc)
             return Outcome(False, f"{type(exc).__name__}: {reason} ({_safe(url)})")
+
+
+def _arn(delivery: Delivery) -> str:
+    from vigil.settings import local_topic_arn
+
+    return local_topic_arn(delivery.topic)
 
 
 def _safe(url: str) -> str:
