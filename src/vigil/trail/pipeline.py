@@ -91,6 +91,11 @@ def _exact(comparison: Comparison, path: Path) -> frozenset[str] | None:
     return frozenset({value.text})
 
 
+def _common(sets: Sequence[frozenset[str]]) -> frozenset[str]:
+    """What every one of ``sets`` holds (nothing for no sets): an OR needs what all its sides need."""
+    return frozenset.intersection(*sets) if sets else frozenset()
+
+
 def required_values(expr: JsonExpr, field_name: str | Path) -> frozenset[str] | None:
     """The values ``$.<path>`` must equal for ``expr`` to match, or None if it can be anything.
 
@@ -103,12 +108,7 @@ def required_values(expr: JsonExpr, field_name: str | Path) -> frozenset[str] | 
         parts = [required_values(operand, path) for operand in expr.operands]
         if expr.op == "&&":
             known = [p for p in parts if p is not None]
-            if not known:
-                return None
-            out = known[0]
-            for p in known[1:]:
-                out &= p
-            return out
+            return _common(known) if known else None
         if any(p is None for p in parts):
             return None
         return frozenset().union(*(p for p in parts if p is not None))
@@ -121,12 +121,7 @@ def required_keys(expr: JsonExpr) -> frozenset[str]:
     side needs, ``||`` what every side needs."""
     if isinstance(expr, BoolOp):
         parts = [required_keys(operand) for operand in expr.operands]
-        if expr.op == "&&":
-            return frozenset().union(*parts)
-        out = parts[0]
-        for p in parts[1:]:
-            out &= p
-        return out
+        return frozenset().union(*parts) if expr.op == "&&" else _common(parts)
     if isinstance(expr, Comparison | IsLiteral):
         first = expr.selector.steps[0] if expr.selector.steps else None
         return frozenset({first}) if isinstance(first, str) else frozenset()
@@ -172,12 +167,7 @@ def _segments(value: Value) -> frozenset[str]:
 def _json_fragments(expr: JsonExpr) -> frozenset[str]:
     if isinstance(expr, BoolOp):
         parts = [_json_fragments(operand) for operand in expr.operands]
-        if expr.op == "&&":
-            return frozenset().union(*parts)
-        out = parts[0]
-        for p in parts[1:]:
-            out &= p
-        return out
+        return frozenset().union(*parts) if expr.op == "&&" else _common(parts)
     if isinstance(expr, Comparison) and expr.op == "=":
         return _segments(expr.value)
     return frozenset()
@@ -187,12 +177,7 @@ def _field_fragments(field: Field) -> frozenset[str]:
     alternatives = [
         frozenset().union(*(_segments(c.value) for c in conds if c.op == "=")) for conds in field.conditions
     ]
-    if not alternatives:
-        return frozenset()
-    out = alternatives[0]
-    for alt in alternatives[1:]:
-        out &= alt
-    return out
+    return _common(alternatives)
 
 
 def required_fragments(ast: PatternAst) -> frozenset[str]:
