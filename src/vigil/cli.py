@@ -43,7 +43,8 @@ app = typer.Typer(
     help="Self-hosted security auditing for AWS: record every resource's configuration and its history, "
     "see what changed and what a change would touch, evaluate AWS Config-style rules into findings and "
     "CIS / FSBP reports; ingest CloudTrail, search it with CloudWatch filter patterns, and raise "
-    "CloudWatch-style alarms on it, re-recording whatever a write event changed.\n\n"
+    "CloudWatch-style alarms on it, re-recording whatever a write event changed; notify people and "
+    "systems through SNS-style topics and filter policies, and remediate.\n\n"
     "Start with `vigil demo` (no AWS account needed), then `vigil scan` against your own account with "
     "read-only credentials, and `vigil watch` on your trail's bucket or queue.",
     epilog=EPILOG,
